@@ -1,0 +1,1 @@
+"""Core's built-in CLI commands, one module each (added via ``register_commands``)."""
