@@ -110,7 +110,14 @@ class Registry:
             return self._items[name]
         except KeyError:
             available = ", ".join(sorted(self._items)) or "(none installed)"
-            raise UnknownComponentError(f"unknown {self.kind} {name!r}; available: {available}") from None
+            raise UnknownComponentError(
+                f"unknown {self.kind} {name!r}; available: {available}",
+                hint="`forensicloc plugins` lists installed plugins and those that failed to load",
+            ) from None
+
+    def remove(self, name: str) -> None:
+        self._items.pop(name, None)
+        self._owner.pop(name, None)
 
     def owner(self, name: str) -> str:
         return self._owner[name]
@@ -149,7 +156,6 @@ class Plugins:
             self._loaded = True
             for ep in _selected_entry_points():
                 self._load_entry_point(ep)
-            self.pm.check_pending()
 
     def _load_entry_point(self, ep: EntryPoint) -> None:
         dist = getattr(ep, "dist", None)
@@ -167,27 +173,58 @@ class Plugins:
             self.pm.register(module, name=ep.name)
         except Exception as exc:  # a broken third-party plugin must not stop the others
             info.error = _describe(exc)
+            return
+        try:
+            self._check_hooks(ep.name)
+        except PluginError as exc:
+            self.pm.unregister(name=ep.name)
+            info.error = exc.message
+
+    def _check_hooks(self, name: str) -> None:
+        """A hook implementation with no matching spec is a misspelling: fail loudly."""
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(
+                f"plugin {name!r} implements a hook that does not exist: {exc}",
+                hint="hook names are register_extractors, register_scorers, register_proposers, "
+                "register_datasets, register_commands",
+            ) from None
 
     def register(self, plugin: object, name: str | None = None) -> str:
         """Register a plugin object directly (tests, embedding). Registries built
         before are extended with what it registers."""
         with self._lock:
             self.load()
-            name = self.pm.register(plugin, name=name)
-            if name is None:
+            registered = self.pm.register(plugin, name=name)
+            if registered is None:
                 raise PluginError(f"plugin {name!r} is blocked or already registered")
-            self.infos[name] = PluginInfo(name=name, module=getattr(plugin, "__name__", type(plugin).__name__))
-            self.pm.check_pending()
-            for kind in list(self._registries):
-                self._fill(kind, only=name)
+            try:
+                self._check_hooks(registered)
+            except PluginError:
+                self.pm.unregister(name=registered)
+                raise
+            self.infos[registered] = PluginInfo(
+                name=registered, module=getattr(plugin, "__name__", type(plugin).__name__)
+            )
+            name = registered
+            try:
+                for kind in list(self._registries):
+                    self._fill(kind, only=name, strict=True)
+            except PluginError:
+                self.unregister(name)
+                raise
             return name
 
     def unregister(self, name: str) -> None:
         """Remove a plugin and everything it registered."""
         with self._lock:
-            self.pm.unregister(name=name)
+            if self.pm.has_plugin(name):
+                self.pm.unregister(name=name)
             self.infos.pop(name, None)
-            self._registries.clear()  # rebuilt lazily without it
+            for registry in self._registries.values():
+                for component in [n for n, _ in registry.items() if registry.owner(n) == name]:
+                    registry.remove(component)
 
     # -- registries --------------------------------------------------------------
 
@@ -199,33 +236,44 @@ class Plugins:
                 self._fill(kind)
             return self._registries[kind]
 
-    def _fill(self, kind: str, only: str | None = None) -> None:
+    def _fill(self, kind: str, only: str | None = None, strict: bool = False) -> None:
+        """Call each plugin's hook for ``kind``. A plugin whose registration is invalid
+        (duplicate name, wrong base class) is marked failed and its components of this
+        kind are dropped, so one bad plugin cannot take the others down; with
+        ``strict`` the error is raised instead."""
         registry = self._registries[kind]
         hook = getattr(self.pm.hook, HOOK_OF_KIND[kind])
-        for impl in reversed(hook.get_hookimpls()):  # registration order
+        for impl in hook.get_hookimpls():  # registration order
             if only is not None and impl.plugin_name != only:
                 continue
             info = self.infos.setdefault(impl.plugin_name, PluginInfo(name=impl.plugin_name))
+            added: list[str] = []
 
-            def register(cls: Any, _plugin: str = impl.plugin_name, _info: PluginInfo = info) -> None:
+            def register(cls: Any, _plugin: str = impl.plugin_name, _added: list[str] = added) -> None:
                 registry.register(cls, _plugin)
-                names = _info.components.setdefault(kind, [])
-                if cls.name not in names:
-                    names.append(cls.name)
+                if cls.name not in _added:
+                    _added.append(cls.name)
 
             try:
                 impl.function(register=register)
-            except PluginError:
-                raise
             except Exception as exc:
-                raise PluginError(
+                for name in added:
+                    registry.remove(name)
+                error = exc if isinstance(exc, PluginError) else PluginError(
                     f"plugin {impl.plugin_name!r} failed in {HOOK_OF_KIND[kind]}: {_describe(exc)}"
-                ) from exc
+                )
+                if strict:
+                    raise error from None
+                info.error = error.message
+                continue
+            if added:
+                names = info.components.setdefault(kind, [])
+                names.extend(n for n in added if n not in names)
 
     def add_commands(self, cli: Any) -> None:
         """Let every plugin add its click commands; a taken command name is an error."""
         self.load()
-        for impl in reversed(self.pm.hook.register_commands.get_hookimpls()):
+        for impl in self.pm.hook.register_commands.get_hookimpls():
             before = dict(cli.commands)
             guard = _GuardedGroup(cli, impl.plugin_name, before)
             try:
