@@ -8,7 +8,7 @@ from forensicloc.api import FitContext
 from forensicloc.errors import BadInputError
 from forensicloc_rtdeeploc.localizer import RTDeepLocScorer
 from forensicloc_rtdeeploc.localizer_engine import select_snippets
-from toy import toy_samples
+from rtdeeploc_toy import toy_samples
 
 MAE_TINY = dict(epochs=2, d_model=16, layers=1, heads=2, window=32, batch_size=16, block=4)
 TINY = dict(d_model=16, layers=2, heads=2, batch_size=8, mae_options=MAE_TINY)

@@ -8,7 +8,7 @@ from forensicloc.api import Features, FitContext
 from forensicloc.errors import BadInputError, ModelError
 from forensicloc_rtdeeploc.mae import MAEScorer
 from forensicloc_rtdeeploc.mae_model import random_token_mask, scoring_masks, training_masks
-from toy import toy_samples
+from rtdeeploc_toy import toy_samples
 
 TINY = dict(d_model=16, layers=1, heads=2, window=32, batch_size=16, block=4)
 
