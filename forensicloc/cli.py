@@ -46,7 +46,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point: user errors become one message and an exit code."""
     try:
         cli = build_cli()
-        cli.main(args=list(argv) if argv is not None else None, prog_name="forensicloc", standalone_mode=False)
+        rc = cli.main(args=list(argv) if argv is not None else None, prog_name="forensicloc", standalone_mode=False)
+        # click returns (rather than raises) the code of `ctx.exit(n)` when not standalone
+        if isinstance(rc, int) and rc != 0:
+            sys.exit(rc)
     except ForensiclocError as exc:
         render_error(exc)
         sys.exit(exc.exit_code)
