@@ -248,7 +248,8 @@ class Option:
         tp = self.type
         origin = typing.get_origin(tp)
         args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if origin is not None and len(args) == 1 and origin is not Literal:  # Optional[X]
+        optional = type(None) in typing.get_args(tp)  # not list[float], which also has one arg
+        if origin is not None and optional and len(args) == 1 and origin is not Literal:  # Optional[X]
             if text.lower() in ("none", "null", ""):
                 return None
             tp = args[0]
