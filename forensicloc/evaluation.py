@@ -671,7 +671,8 @@ def _auc(
     try:
         return video_auc(labels, scores)
     except BadInputError as exc:
-        warnings.append(f"no AUC: {exc.message}")
+        if video_scores is not None:  # asked for explicitly: say why there is none
+            warnings.append(f"no AUC: {exc.message}")
         return None
 
 

@@ -7,8 +7,12 @@ times in seconds, sorted by score, descending::
     {"test/000001.mp4": [[0.93, 1.24, 2.08], [0.41, 0.0, 0.52]], ...}
 
 forensicloc writes exactly that, so its predictions can be scored unchanged by the
-``avdeepfake1m`` evaluator (``ap_ar_1d(..., fps=1.0)``), and it reads files from other
-tools in that format. Two rules come from the official evaluators' limits:
+``avdeepfake1m`` evaluator — ``ap_ar_1d(preds, metadata, "file", value_key, 1.0, ...)``
+with ``value_key`` ``"fake_segments"`` (AV-Deepfake1M) or ``"fake_periods"`` (LAV-DF) —
+and it reads files from other tools in that format. LAV-DF's own ``metrics.py`` divides
+proposal times by 25 (its pipeline stores frames): with it, times in seconds need
+``fps=1`` in place of its literal ``25.``. Two rules come from the official evaluators'
+limits:
 
 * they crash on an empty list (and on a missing key), so :func:`write_predictions`
   writes a placeholder for a video without proposals: a zero-length segment at 0 s

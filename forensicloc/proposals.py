@@ -118,8 +118,8 @@ def runs(mask: np.ndarray, merge_gap: int = 0) -> tuple[np.ndarray, np.ndarray]:
 class ThresholdProposer(Proposer):
     """Multi-threshold grouping of the score track, outer-inner contrast, (soft-)NMS.
 
-    The default is tuned for LAV-DF-like data (short forgeries, 25 snippets per second)
-    and a track where higher means forged. See the module docstring for the steps.
+    The defaults suit a 25 Hz track (higher = forged) with forgeries from a fraction of a
+    second to a few seconds, as in LAV-DF. See the module docstring for the steps.
     """
 
     name: ClassVar[str] = "threshold"
