@@ -135,11 +135,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         n_segments = sum(len(m["fake_periods"]) for m in meta)
 
         def ours_from_files() -> dict[str, float]:
-            records = load_ground_truth(meta_path)
+            records = load_ground_truth(meta_path, "test")
             arrays = load_prediction_arrays(preds_path)
             return evaluate(arrays, records, "lavdf", breakdown=False, auc_from_proposals=False).metrics
 
-        records = load_ground_truth(meta_path)
+        records = load_ground_truth(meta_path, "test")
         arrays = load_prediction_arrays(preds_path)
 
         def ours_in_memory() -> dict[str, float]:
@@ -150,6 +150,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         rows["forensicloc"] = {"median_s": med, "runs_s": times}
         med, times, _ = timed(ours_in_memory, args.repeats)
         rows["forensicloc (in memory)"] = {"median_s": med, "runs_s": times}
+
+        stages = {
+            "read predictions (json + checks)": timed(lambda: load_prediction_arrays(preds_path), args.repeats)[0],
+            "read ground truth (metadata checks)": timed(lambda: load_ground_truth(meta_path, "test"), args.repeats)[0],
+        }
 
         official = official_evaluator()
         agreement = None
@@ -184,6 +189,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "protocol": "lavdf",
         "repeats": args.repeats,
         "timings": rows,
+        "forensicloc_stages_median_s": stages,
         "metrics": ours,
         "max_abs_difference_to_official": agreement,
         "official_available": official is not None,
@@ -192,6 +198,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "numpy": np.__version__,
             "cpu_count": os.cpu_count(),
             "platform": platform.platform(),
+            # other work on the machine skews timings: the 1-minute load when done
+            "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         },
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -200,6 +208,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for name, row in rows.items():
         ratio = f"  x{row['ratio_to_official']:.2f} of official" if "ratio_to_official" in row else ""
         sys.stdout.write(f"{name:<{width}}  {row['median_s']:.2f} s{ratio}\n")
+    for name, seconds in stages.items():
+        sys.stdout.write(f"  of which {name}: {seconds:.2f} s\n")
     if agreement is not None:
         sys.stdout.write(f"largest metric difference to the official evaluator: {agreement:.2e}\n")
     return result

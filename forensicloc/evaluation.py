@@ -12,7 +12,8 @@ included, so this module follows them step by step:
 * **AP@t** — within one video, each ground-truth segment in turn takes the *first
   unused* proposal *in list order* whose IoU exceeds ``t`` (the list is not sorted
   first). All proposals of all videos are then pooled and sorted by score, descending,
-  with a stable sort (ties keep the video order of the metadata, then list order).
+  with a stable sort on float32 scores (ties — including scores that differ only beyond
+  float32 precision — keep the video order of the metadata, then list order).
   Precision/recall are cumulated down that ranking, recall over the number of
   ground-truth segments of all videos; precision is made monotone (running maximum
   from the low-score end) and the area is summed over recall steps *starting at the
@@ -28,7 +29,12 @@ included, so this module follows them step by step:
 * **Subsets** remove whole videos, as LAV-DF's ``evaluate.py`` does: ``visual`` drops the
   audio-only fakes (``modify_video is False and modify_audio is True``), ``audio`` drops
   the visual-only fakes; the kept videos keep *all* their ground-truth segments
-  (``fake_periods`` / ``fake_segments``) and the authentic videos stay.
+  (``fake_periods`` / ``fake_segments``) and the authentic videos stay. The same
+  predicates are applied to AV-Deepfake1M through ``modify_type`` (its official code
+  defines no subset).
+* **Per-modify_type breakdown** (forensicloc's own): for each kind of fake, the metrics
+  over the fakes of that kind plus every authentic video, so that each kind still
+  competes with the false positives on authentic videos, as in the subsets.
 
 Where the official code has no answer, forensicloc chooses and says so in
 ``EvaluationResult.warnings``: a video whose predictions are missing (the official code
@@ -679,7 +685,7 @@ def _auc(
 # --------------------------------------------------------------------------- ground truth files
 
 
-def load_ground_truth(path: str | Path) -> list[VideoRecord]:
+def load_ground_truth(path: str | Path, split: str | None = None) -> list[VideoRecord]:
     """Records (with ground truth) from one metadata file, without looking for videos.
 
     Evaluation needs the metadata only. ``path`` is a LAV-DF ``metadata.json`` (a list
@@ -687,6 +693,9 @@ def load_ground_truth(path: str | Path) -> list[VideoRecord]:
     (entries with ``fake_segments``); the format is told by the entries' fields, and
     each entry is checked by that format's reader. An AV-Deepfake1M entry's split is
     the file name's prefix (``val_metadata.json`` -> ``val``), else its ``split`` field.
+    ``split`` keeps that split's entries only, before they are checked (LAV-DF's file
+    lists all 136k videos; the test split is a fifth of them); no entry of that split
+    is an error naming the splits present.
     """
     from forensicloc.datasets.avdf1m import SPLITS, AVDeepfake1MFormat
     from forensicloc.datasets.lavdf import LAVDFFormat
@@ -703,16 +712,34 @@ def load_ground_truth(path: str | Path) -> list[VideoRecord]:
     if not entries:
         return []
     first = entries[0]
+    prefix = path.name[: -len("_metadata.json")] if path.name.endswith("_metadata.json") else None
+
+    def split_of(data: dict[str, Any]) -> Any:
+        if prefix in SPLITS and "fake_periods" not in first:
+            return prefix
+        return data.get("split")
+
+    chosen = list(enumerate(entries))
+    if split is not None:
+        # an entry whose split is malformed stays, so that its reader reports it
+        chosen = [(i, d) for i, d in chosen if split_of(d) == split or not isinstance(split_of(d), str)]
+        if not chosen:
+            present = sorted({s for d in entries if isinstance(s := split_of(d), str)})
+            raise MetadataError(
+                f"{path} has no video of split {split!r}" + (f" (splits present: {', '.join(present)})" if present else ""),
+                path=path,
+                hint=f"choose the split of the predictions with --split ({', '.join(present + ['all'])})",
+            )
     if "fake_periods" in first or "modify_video" in first:
         lavdf = LAVDFFormat(missing="ignore")
-        return [lavdf.parse_entry(root, Entry(d, i, path), duplicates)[0] for i, d in enumerate(entries)]
+        return [lavdf.parse_entry(root, Entry(d, i, path), duplicates)[0] for i, d in chosen]
     if "fake_segments" in first or "modify_type" in first:
         avdf = AVDeepfake1MFormat(missing="ignore")
-        prefix = path.name.split("_metadata")[0] if path.name.endswith("_metadata.json") else None
         records = []
-        for i, d in enumerate(entries):
-            split = prefix if prefix in SPLITS else d.get("split") if isinstance(d.get("split"), str) else "test"
-            records.append(avdf.parse_entry(root, split, Entry(d, i, path), duplicates)[0])
+        for i, d in chosen:
+            entry_split = split_of(d)
+            entry_split = entry_split if isinstance(entry_split, str) else "test"
+            records.append(avdf.parse_entry(root, entry_split, Entry(d, i, path), duplicates)[0])
         return records
     raise MetadataError(
         f"{path}: entries have neither fake_periods (LAV-DF) nor fake_segments (AV-Deepfake1M)",

@@ -109,7 +109,7 @@ def load_prediction_arrays(path: str | Path) -> dict[str, np.ndarray]:
         raise PredictionsError(
             f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
             path=path,
-            hint="NaN/Infinity are not JSON either; every score must be a finite number",
+            hint="fix the file (a JSON validator shows the spot) or write it again",
         ) from None
     return as_arrays(data, source=path)
 

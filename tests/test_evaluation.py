@@ -438,6 +438,10 @@ def test_load_ground_truth_from_lavdf_and_avdf1m_metadata(tmp_path):
     ]))
     real, fake = load_ground_truth(avdf)
     assert (real.split, real.label, fake.modify_type, fake.duration) == ("val", 0, "visual_modified", 4.0)
+    assert [r.file for r in load_ground_truth(avdf, "val")] == ["id0/a.mp4", "id0/b.mp4"]
+    with pytest.raises(MetadataError, match=r"no video of split 'test' \(splits present: val\)"):
+        load_ground_truth(avdf, "test")
+    assert load_ground_truth(lavdf, "test")[0].file == "test/000001.mp4"
     other = tmp_path / "other.json"
     other.write_text('[{"file": "x"}]')
     with pytest.raises(MetadataError, match="neither fake_periods"):

@@ -62,7 +62,7 @@ def command(
         raise click.UsageError("give the ground truth with exactly one of --metadata FILE or --dataset DIR")
     with progress_bar("evaluating", transient=True) as update:
         update(0, None, "reading ground truth")
-        records = _records(metadata, dataset, dataset_format)
+        records = _records(metadata, dataset, dataset_format, None if split == "all" else split)
         records = _split(records, split, metadata or dataset)
         update(0, None, f"reading {predictions.name}")
         arrays = load_prediction_arrays(predictions)
@@ -87,12 +87,12 @@ def command(
         err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
 
 
-def _records(metadata: Path | None, dataset: Path | None, dataset_format: str | None) -> list[Any]:
+def _records(metadata: Path | None, dataset: Path | None, dataset_format: str | None, split: str | None) -> list[Any]:
     """Ground-truth records from a metadata file or a dataset folder, never opening a video."""
     if metadata is not None:
         from forensicloc.evaluation import load_ground_truth
 
-        return load_ground_truth(metadata)
+        return load_ground_truth(metadata, split)
     assert dataset is not None
     from forensicloc.api import component_options
     from forensicloc.datasets import detect_format
