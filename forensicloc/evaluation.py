@@ -21,7 +21,8 @@ included, so this module follows them step by step:
   step is never counted (one ground-truth segment found by the top proposal adds
   nothing; perfect predictions give ``1 - 1/n_segments``, not 1).
 * **AR@N** — per video, the first N proposals of the list (fewer if the list is
-  shorter); a ground-truth segment is found at ``t`` when its best IoU among them
+  shorter, as the avdeepfake1m evaluator; LAV-DF's ``metrics.py`` fails on a list
+  shorter than N, its post-processing always writing 100); a ground-truth segment is found at ``t`` when its best IoU among them
   exceeds ``t``; found / total is pooled over all videos, then averaged over
   ``t = 0.50, 0.55, ..., 0.95``.
 * Authentic videos have no ground truth: their proposals are false positives in AP and
