@@ -163,9 +163,13 @@ def probe(path: str | os.PathLike[str], *, require_video: bool = True) -> MediaI
     path = Path(path)
     container = _open(path)
     try:
-        info = _info_from_container(path, container)
+        return _checked_info(path, container, require_video=require_video)
     finally:
         container.close()
+
+
+def _checked_info(path: Path, container: av.container.InputContainer, *, require_video: bool = True) -> MediaInfo:
+    info = _info_from_container(path, container)
     if not info.has_video and not info.has_audio:
         raise MediaError(f"{path} has neither a video nor an audio stream", path=path)
     if require_video and not info.has_video:
@@ -217,20 +221,21 @@ class _FrameConverter:
                 w, h = self.size
                 out = self.reformatter.reformat(frame, w, h, "rgb24", interpolation="AREA")
             return out.to_ndarray()
+        # a view: the chunk's np.stack makes the contiguous copy
         x0, y0, x1, y1 = self.crop
         if self.size is None:
             rgb = self.reformatter.reformat(frame, format="rgb24").to_ndarray()
             fh, fw = rgb.shape[:2]
             cx0, cy0 = int(round(x0 * fw)), int(round(y0 * fh))
             cx1, cy1 = max(cx0 + 1, int(round(x1 * fw))), max(cy0 + 1, int(round(y1 * fh)))
-            return np.ascontiguousarray(rgb[cy0:cy1, cx0:cx1])
+            return rgb[cy0:cy1, cx0:cx1]
         w, h = self.size
         full_w = max(w, int(round(w / (x1 - x0))))
         full_h = max(h, int(round(h / (y1 - y0))))
         rgb = self.reformatter.reformat(frame, full_w, full_h, "rgb24", interpolation="AREA").to_ndarray()
         cx0 = min(int(round(x0 * full_w)), full_w - w)
         cy0 = min(int(round(y0 * full_h)), full_h - h)
-        return np.ascontiguousarray(rgb[cy0 : cy0 + h, cx0 : cx0 + w])
+        return rgb[cy0 : cy0 + h, cx0 : cx0 + w]
 
 
 class _VideoGrid:
@@ -334,6 +339,8 @@ class _AudioGrid:
         if self.finished:
             return self.n
         end = self.buf_start + self.buffered
+        if self.contiguous:
+            return min(self.n, end // self.sps)
         k = max(0, int(end * self.rate / self.sample_rate) - 1)
         while self._start(k) + self.sps <= end:
             k += 1
@@ -456,17 +463,17 @@ class MediaSource:
             raise ValueError("snippets must be >= 1")
         if not (video or audio):
             raise ValueError("ask for video, audio, or both")
-        info = self.info
-        if audio and not info.has_audio:
-            raise MediaError(
-                f"{self.path} has no audio stream; use a visual-only extractor",
-                hint="e.g. `--opt audio=false` for the handcrafted extractor",
-                path=self.path,
-            )
-        n = self.n_snippets
         container = _open(self.path)
         try:
-            yield from self._decode(container, n, snippets, video, audio)
+            if self._info is None:  # probe from the container we decode: one open, not two
+                self._info = _checked_info(self.path, container)
+            if audio and not self._info.has_audio:
+                raise MediaError(
+                    f"{self.path} has no audio stream; use a visual-only extractor",
+                    hint="e.g. `--opt audio=false` for the handcrafted extractor",
+                    path=self.path,
+                )
+            yield from self._decode(container, self.n_snippets, snippets, video, audio)
         except av.error.FFmpegError as exc:
             raise MediaError(
                 f"{self.path} cannot be decoded: {_describe_av_error(exc)}",
@@ -496,8 +503,9 @@ class MediaSource:
         emitted = 0
 
         def ready() -> int:
-            counts = [g.count for g in (vgrid, agrid) if g is not None]
-            return min(counts)
+            if vgrid is None:
+                return agrid.count  # type: ignore[union-attr]
+            return vgrid.count if agrid is None else min(vgrid.count, agrid.count)
 
         def take(k: int) -> MediaChunk:
             nonlocal emitted
@@ -519,9 +527,10 @@ class MediaSource:
                 else:
                     assert agrid is not None
                     agrid.push(frame)
-            while ready() - emitted >= snippets:
+            available = ready()
+            while available - emitted >= snippets:
                 yield take(snippets)
-            if ready() >= n and (agrid is None or agrid.count >= n):
+            if available >= n:
                 break  # everything on the grid is decoded: skip trailing packets
         if vgrid is not None:
             if vgrid.current is None:
@@ -611,6 +620,7 @@ def write_video(
     preset: str = "veryfast",
     pix_fmt: str = "yuv420p",
     timestamps: Sequence[float] | None = None,
+    deterministic: bool = False,
 ) -> Path:
     """Write an H.264 (libx264) + AAC mp4, streaming frames as they come.
 
@@ -620,7 +630,8 @@ def write_video(
     ``audio``: mono float32 in ``[-1, 1]`` at ``sample_rate`` (``None``: no audio
     stream). ``preset`` trades size for speed (``ultrafast`` … ``veryslow``).
     ``timestamps``: optional presentation time of each frame in seconds (variable
-    frame rate); by default frame ``k`` is shown at ``k / fps``.
+    frame rate); by default frame ``k`` is shown at ``k / fps``. ``deterministic``:
+    the same input gives the same file bytes on every run (seeded synthetic data).
     """
     path = Path(path)
     if frames is None and audio is None:
@@ -646,6 +657,11 @@ def write_video(
             vstream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
             vstream.width, vstream.height, vstream.pix_fmt = w, h, pix_fmt
             vstream.options = {"preset": preset, "crf": str(crf)}
+            if deterministic:
+                # x264's macroblock-tree rate control can differ from run to run (the
+                # first encode in a process especially); without it the bytes are
+                # identical across runs, processes and thread counts
+                vstream.options["x264-params"] = "mbtree=0"
             if vfr:
                 vstream.codec_context.time_base = Fraction(1, 1000)
                 # no B-frames: mp4 derives the track duration from decode timestamps,

@@ -91,6 +91,8 @@ def test_handcrafted_rejects_bad_options():
         HandcraftedExtractor(mouth_box=(0.5, 0.5, 0.2, 0.9))
     with pytest.raises(BadInputError, match="face_size"):
         HandcraftedExtractor(face_size=4)
+    with pytest.raises(BadInputError, match="even"):
+        HandcraftedExtractor(face_size=33)
 
 
 def test_handcrafted_options_round_trip_through_registry():
