@@ -210,7 +210,7 @@ def render_job(job: Job, root: str, crf: int, preset: str) -> dict[str, Any]:
     video = render_video(job.spec)
     target = Path(root) / job.path
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_video(target, video.frames, video.audio, fps=FPS, sample_rate=SAMPLE_RATE, crf=crf, preset=preset)
+    write_video(target, video.frames, video.audio, fps=FPS, sample_rate=SAMPLE_RATE, crf=crf, preset=preset, deterministic=True)
     return {
         "index": job.spec.index,
         "n_frames": int(video.frames.shape[0]),

@@ -2,11 +2,12 @@
 
 Geometry is in *face units* (fractions of the image side, before head scale); the
 renderer maps every pixel of a chunk of frames into the face coordinates of its frame
-(translation, scale, in-plane rotation) and composites soft-edged ellipses: background,
-neck and shoulders, hair, face with directional shading and skin texture, eyes that
-blink, brows, nose, and a mouth whose jaw opening and width come from the speech plan.
-All frames of a chunk are drawn at once with numpy (no per-frame Python loop); the
-small features are drawn only in the window they can occupy.
+(translation, scale, in-plane rotation) and composites soft-edged ellipses over a
+static plate (backdrop, neck and shoulders): hair, face with directional shading and
+skin texture, eyes that blink, brows, nose, and a mouth whose jaw opening and width
+come from the speech plan. All frames of a chunk are drawn at once with numpy (no
+per-frame Python loop), in planar ``[3, n, S, S]`` layout; each small feature is drawn
+only in the window it can occupy.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class Appearance:
     mouth_open_max: float
     lip_thickness: float
     shading: float
-    texture: tuple[float, float, float, float, float, float]  # two plane waves: ku, kv, phase each... flattened
+    texture: tuple[float, float, float, float, float, float]  # two plane waves of skin texture: (ku, kv, phase) x 2
 
 
 def _jitter(rng: np.random.Generator, colour: tuple[int, ...], amount: float) -> tuple[float, float, float]:
@@ -55,7 +56,10 @@ def make_appearance(rng: np.random.Generator) -> Appearance:
     hair = _jitter(rng, HAIR_COLOURS[int(rng.integers(len(HAIR_COLOURS)))], 8)
     red = np.array([178.0, 70.0, 80.0])
     lips = tuple(float(x) for x in (0.55 * np.asarray(skin) + 0.45 * red) * rng.uniform(0.85, 1.0))
-    muted = lambda: _jitter(rng, tuple(int(x) for x in rng.uniform(40, 200, 3)), 0)  # noqa: E731
+
+    def muted() -> tuple[float, float, float]:
+        return _jitter(rng, tuple(int(x) for x in rng.uniform(40, 200, 3)), 0)
+
     return Appearance(
         skin=skin,
         hair=hair,
@@ -76,8 +80,14 @@ def make_appearance(rng: np.random.Generator) -> Appearance:
         mouth_open_max=float(rng.uniform(0.032, 0.046)),
         lip_thickness=float(rng.uniform(0.008, 0.012)),
         shading=float(rng.uniform(0.1, 0.22)),
-        texture=tuple(float(x) for x in (*rng.uniform(6, 16, 2), rng.uniform(0, 6.3), *rng.uniform(10, 22, 2), rng.uniform(0, 6.3))),  # type: ignore[arg-type]
+        texture=_texture(rng),
     )
+
+
+def _texture(rng: np.random.Generator) -> tuple[float, float, float, float, float, float]:
+    a, b = rng.uniform(6, 16, 2)
+    c, d = rng.uniform(10, 22, 2)
+    return (float(a), float(b), float(rng.uniform(0, 6.3)), float(c), float(d), float(rng.uniform(0, 6.3)))
 
 
 @dataclass
@@ -91,11 +101,6 @@ class Motion:
     blink: np.ndarray  # [T] 0 open .. 1 closed
     light: np.ndarray  # [T, 3] per-channel gain (exposure and white-balance drift)
     light_dir: np.ndarray  # [T, 2] direction of the key light in face coordinates
-
-    def hold(self, start: int, stop: int) -> None:
-        """Freeze everything from frame ``start`` until ``stop`` (exclusive)."""
-        for arr in (self.dx, self.dy, self.scale, self.angle, self.blink):
-            arr[start:stop] = arr[start]
 
 
 def _smooth_track(rng: np.random.Generator, t: np.ndarray, amplitude: float, freqs: tuple[float, float]) -> np.ndarray:

@@ -303,20 +303,14 @@ def _add_syllable(
     noise[c0:c1] += hiss * env * (level * syl.stress / max(float(np.std(hiss)), 1e-9))
 
 
-_GAINS: dict[Voice, float] = {}
-
-
+@lru_cache(maxsize=4096)
 def voice_gain(voice: Voice) -> float:
     """Scale that brings a stressed open vowel of this voice to a fixed loudness, so
     that spans re-synthesised separately match the level of the rest."""
-    gain = _GAINS.get(voice)
-    if gain is None:
-        n = int(0.3 * SAMPLE_RATE)
-        source = _glottal_source(np.full(n, voice.f0), voice)
-        ref = signal.lfilter([1.0, -0.85], [1.0], signal.sosfilt(_formant_sos("a", voice), source))[n // 3 :]
-        gain = 0.1 / max(float(np.sqrt(np.mean(ref**2))), 1e-9)
-        _GAINS[voice] = gain
-    return gain
+    n = int(0.3 * SAMPLE_RATE)
+    source = _glottal_source(np.full(n, voice.f0), voice)
+    ref = signal.lfilter([1.0, -0.85], [1.0], signal.sosfilt(_formant_sos("a", voice), source))[n // 3 :]
+    return 0.1 / max(float(np.sqrt(np.mean(ref**2))), 1e-9)
 
 
 def apply_channel(speech: np.ndarray, channel: Channel, *, noise_scale: float = 1.0) -> np.ndarray:

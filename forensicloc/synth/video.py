@@ -189,20 +189,21 @@ def _render_all(
     """
     T, S = spec.n_frames, spec.size
     nrng = _rng(spec.seed, _NOISE, spec.source)
-    bank = nrng.standard_normal((NOISE_BANK, 3, S, S), dtype=np.float32) * np.float32(noise_sigma)
+    # a bank of noise frames twice the size: each frame adds a window of one at a random offset
+    bank = nrng.standard_normal((NOISE_BANK, 3, 2 * S, 2 * S), dtype=np.float32) * np.float32(noise_sigma)
     pick = nrng.integers(0, NOISE_BANK, T)
     offsets = nrng.integers(0, S, (T, 2))
     out = np.empty((T, S, S, 3), dtype=np.uint8)
     centres = np.empty((T, 2))
     radius = 0.0
-    frozen: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    frozen: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # edit number -> held frame, mask
     for c0 in range(0, T, CHUNK):
         c1 = min(T, c0 + CHUNK)
         img, geo = render_frames(app, motion, plate, opening, width, slice(c0, c1))  # [3, n, S, S]
         centres[c0:c1] = geo.mouth_centre
         radius = geo.mouth_radius
-        active = [(e, max(e.start, c0) - c0, min(e.stop, c1) - c0) for e in edits if e.start < c1 and e.stop > c0]
-        for e, a, b in active:
+        active = [(k, e, max(e.start, c0) - c0, min(e.stop, c1) - c0) for k, e in enumerate(edits) if e.start < c1 and e.stop > c0]
+        for _, e, a, b in active:
             if e.family == "colour-shift":
                 rows, cols = geo.face_window
                 for c in range(3):
@@ -210,8 +211,9 @@ def _render_all(
                     region += region * (geo.face_mask[a:b] * np.float32(e.gain[c] - 1.0))
         for k in range(c1 - c0):
             t = c0 + k
-            img[:, k] += np.roll(bank[pick[t]], (int(offsets[t, 0]), int(offsets[t, 1])), axis=(1, 2))
-        for e, a, b in active:
+            r, c = int(offsets[t, 0]), int(offsets[t, 1])
+            img[:, k] += bank[pick[t], :, r : r + S, c : c + S]
+        for key, e, a, b in active:
             region = img[:, a:b]
             if e.family == "lip-sync":
                 r = geo.mouth_radius
@@ -223,7 +225,6 @@ def _render_all(
                 moved = box_blur3(np.roll(region, e.shift, axis=(2, 3))) * np.float32(e.gain[0])
                 region += mask * (moved - region)
             elif e.family == "freeze":
-                key = id(e)
                 if key not in frozen:  # the first chunk of the edit holds its first frame
                     ry, rx = geo.face_radius
                     m = disc_mask(S, geo.face_centre[a : a + 1], (1.02 * ry, 1.05 * rx), feather=3.0)
@@ -232,7 +233,7 @@ def _render_all(
                 region += m * (ref - region)
         img += np.float32(0.5)
         np.clip(img, 0, 255, out=img)
-        out[c0:c1] = img.astype(np.uint8).transpose(1, 2, 3, 0)
+        out[c0:c1] = img.transpose(1, 2, 3, 0)  # the cast truncates: +0.5 made it round
     return out, centres, radius
 
 
