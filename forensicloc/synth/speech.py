@@ -208,8 +208,13 @@ def _envelope(n: int, attack: int, release: int) -> np.ndarray:
 
 
 def pitch_track(plan: Plan, voice: Voice, n: int, shift: float = 1.0, flatten: float = 0.0) -> np.ndarray:
-    """f0 per sample: declination, a rise-fall accent per stressed syllable, wobble."""
-    t = np.arange(n) / SAMPLE_RATE
+    """f0 per sample: declination, a rise-fall accent per stressed syllable, wobble.
+
+    Computed every 5 ms and interpolated: pitch moves slowly, and the exponentials
+    are the costly part.
+    """
+    step = SAMPLE_RATE // 200
+    t = np.arange(0, n + step, step) / SAMPLE_RATE
     contour = 1.0 - plan.declination * t / max(plan.duration, 1e-6)
     for syl in plan.syllables:
         if syl.accent:
@@ -218,7 +223,7 @@ def pitch_track(plan: Plan, voice: Voice, n: int, shift: float = 1.0, flatten: f
             contour = contour + syl.accent * np.exp(-0.5 * ((t - centre) / (0.6 * width)) ** 2)
     contour = 1.0 + (contour - 1.0) * (1.0 - flatten)
     wobble = 0.012 * np.sin(2 * np.pi * 4.7 * t + 1.3 * voice.f0) + 0.008 * np.sin(2 * np.pi * 2.1 * t)
-    return voice.f0 * shift * (contour + wobble)
+    return voice.f0 * shift * np.interp(np.arange(n) / SAMPLE_RATE, t, contour + wobble)
 
 
 def render_speech(
@@ -295,7 +300,7 @@ def _add_syllable(
         return
     low, high, level = _CONSONANTS[syl.onset]
     scale = voice.formant_scale
-    hiss = signal.sosfilt(_band(round(low * scale, -1), round(high * scale, -1)), rng.standard_normal(c1 - c0))
+    hiss = signal.sosfilt(_band(round(low * scale, -2), round(high * scale, -2)), rng.standard_normal(c1 - c0))
     if syl.onset in "sf":
         env = _envelope(c1 - c0, 80, 160)
     else:  # a plosive: a short burst that decays into aspiration
