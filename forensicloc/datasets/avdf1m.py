@@ -30,9 +30,9 @@ from forensicloc.datasets.validation import (
     MISSING_POLICIES,
     DuplicateChecker,
     Entry,
+    PathGuard,
     check_missing,
     load_entries,
-    resolve_inside,
 )
 from forensicloc.errors import MetadataError
 
@@ -105,13 +105,14 @@ class AVDeepfake1MFormat(DatasetFormat):
 
     def _entries(self, root: Path, split: str, meta: Path) -> Iterator[tuple[VideoRecord, Path, str]]:
         duplicates = DuplicateChecker(meta)
+        guard = PathGuard(root / split)
         for index, data in enumerate(load_entries(meta)):
-            yield self.parse_entry(root, split, Entry(data, index, meta), duplicates)
+            yield self.parse_entry(guard, split, Entry(data, index, meta), duplicates)
 
-    def parse_entry(self, root: Path, split: str, entry: Entry, duplicates: DuplicateChecker) -> tuple[VideoRecord, Path, str]:
+    def parse_entry(self, guard: PathGuard, split: str, entry: Entry, duplicates: DuplicateChecker) -> tuple[VideoRecord, Path, str]:
         file = entry.text("file")
         assert file is not None
-        video = resolve_inside(root / split, file, where=entry.where)
+        video = guard.resolve(file, where=entry.where)
         duplicates.check(entry)
         entry.text("original", required=False, nullable=True)
         entry.text("split", required=False)
@@ -159,6 +160,7 @@ class AVDeepfake1MFormat(DatasetFormat):
         except (OSError, UnicodeDecodeError) as exc:
             raise MetadataError(f"cannot read {listing}: {exc}", path=listing) from None
         seen: dict[str, int] = {}
+        guard = PathGuard(root / split)
         for number, line in enumerate(lines, start=1):
             file = line.strip()
             if not file:
@@ -167,5 +169,5 @@ class AVDeepfake1MFormat(DatasetFormat):
             if file in seen:
                 raise MetadataError(f"{where}: duplicate entry: also on line {seen[file]}", hint="list each video once")
             seen[file] = number
-            video = resolve_inside(root / split, file, where=where)
+            video = guard.resolve(file, where=where)
             yield VideoRecord(file=file, path=video, split=split), video, where

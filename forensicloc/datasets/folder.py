@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from forensicloc.api import Dataset, DatasetFormat, VideoRecord
-from forensicloc.datasets.validation import MISSING_POLICIES, check_missing, resolve_inside
+from forensicloc.datasets.validation import MISSING_POLICIES, PathGuard, check_missing
 from forensicloc.errors import MetadataError
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -112,6 +112,7 @@ class FolderFormat(DatasetFormat):
             )
         col = {name: header.index(name) for name in ("file", "label", "split") if name in header}
         seen: dict[str, int] = {}
+        guard = PathGuard(root)
         for number, row in enumerate(rows[1:], start=2):
             if not any(cell.strip() for cell in row):
                 continue
@@ -123,7 +124,7 @@ class FolderFormat(DatasetFormat):
             if file in seen:
                 raise MetadataError(f"{where}: duplicate entry: also on line {seen[file]}", hint="list each video once")
             seen[file] = number
-            video = resolve_inside(root, file, where=where)
+            video = guard.resolve(file, where=where)
             word = row[col["label"]].strip().lower()
             if word not in LABEL_WORDS and word != "":
                 raise MetadataError(f"{where}: label {row[col['label']]!r} is not real, fake, 0 or 1", path=path)

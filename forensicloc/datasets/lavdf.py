@@ -25,6 +25,7 @@ from forensicloc.datasets.validation import (
     MISSING_POLICIES,
     DuplicateChecker,
     Entry,
+    PathGuard,
     check_missing,
     load_entries,
     resolve_inside,
@@ -89,14 +90,15 @@ class LAVDFFormat(DatasetFormat):
 
     def _records(self, root: Path, path: Path) -> Iterator[tuple[VideoRecord, Path, str]]:
         duplicates = DuplicateChecker(path)
+        guard = PathGuard(root)
         for index, data in enumerate(load_entries(path)):
             entry = Entry(data, index, path)
-            yield self.parse_entry(root, entry, duplicates)
+            yield self.parse_entry(guard, entry, duplicates)
 
-    def parse_entry(self, root: Path, entry: Entry, duplicates: DuplicateChecker) -> tuple[VideoRecord, Path, str]:
+    def parse_entry(self, guard: PathGuard, entry: Entry, duplicates: DuplicateChecker) -> tuple[VideoRecord, Path, str]:
         file = entry.text("file")
         assert file is not None
-        video = resolve_inside(root, file, where=entry.where)
+        video = guard.resolve(file, where=entry.where)
         duplicates.check(entry)
         split = entry.text("split")
         n_fakes = entry.integer("n_fakes")

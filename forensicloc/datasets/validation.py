@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Sequence
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Any
 
 from forensicloc.errors import MetadataError
@@ -65,29 +66,53 @@ def load_entries(path: Path) -> list[dict[str, Any]]:
     return data
 
 
-def resolve_inside(root: Path, file: str, *, where: str = "") -> Path:
-    """``root / file``, refusing anything that would land outside ``root``.
+class PathGuard:
+    """Resolves the ``file`` of each entry inside one dataset root.
 
-    ``where`` (e.g. ``"metadata.json: entry 3"``) prefixes the error message so the
-    user knows which entry to fix. Symlinks inside the root are followed and must stay
-    inside it too.
+    An absolute path, a ``..`` that climbs out, or a symlink pointing elsewhere is a
+    :class:`MetadataError`. Folders are resolved once per guard and remembered, so
+    checking the hundred thousand entries of a real dataset costs about one ``lstat``
+    per file (a guard lives for one load: nothing stale is kept across loads).
     """
-    prefix = f"{where}: " if where else ""
-    if not isinstance(file, str) or not file.strip():
-        raise MetadataError(f"{prefix}file must be a non-empty relative path, got {file!r}")
-    if PurePosixPath(file).is_absolute() or PureWindowsPath(file).is_absolute() or PureWindowsPath(file).drive:
-        raise MetadataError(
-            f"{prefix}file {file!r} is an absolute path",
-            hint="paths in metadata are relative to the dataset root",
-        )
-    real_root = Path(os.path.realpath(root))
-    target = Path(os.path.realpath(real_root / file))
-    if target != real_root and real_root not in target.parents:
-        raise MetadataError(
-            f"{prefix}file {file!r} resolves outside the dataset root {root}",
-            hint="paths in metadata must stay inside the dataset root (no '..', no symlinks pointing out)",
-        )
-    return Path(root) / file
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+        self.real_root = os.path.realpath(self.root)
+        self._folders: dict[str, str] = {"": self.real_root}
+
+    def resolve(self, file: str, *, where: str = "") -> Path:
+        """``root / file``; ``where`` (e.g. ``"metadata.json: entry 3"``) prefixes errors."""
+        prefix = f"{where}: " if where else ""
+        if not isinstance(file, str) or not file.strip():
+            raise MetadataError(f"{prefix}file must be a non-empty relative path, got {file!r}")
+        if file.startswith(("/", "\\")) or _DRIVE.match(file):
+            raise MetadataError(
+                f"{prefix}file {file!r} is an absolute path",
+                hint="paths in metadata are relative to the dataset root",
+            )
+        folder, _, name = file.replace("\\", "/").rpartition("/")
+        real = self._folders.get(folder)
+        if real is None:
+            real = self._folders[folder] = os.path.realpath(os.path.join(self.real_root, folder))
+        target = os.path.join(real, name)
+        if name in ("..", ".") or os.path.islink(target):
+            target = os.path.realpath(target)
+        if not (target == self.real_root or target.startswith(self.real_root.rstrip(os.sep) + os.sep)):
+            raise MetadataError(
+                f"{prefix}file {file!r} resolves outside the dataset root {self.root}",
+                hint="paths in metadata must stay inside the dataset root (no '..', no symlinks pointing out)",
+            )
+        return self.root / file
+
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def resolve_inside(root: Path | str, file: str, *, where: str = "") -> Path:
+    """``root / file``, refusing anything that would land outside ``root`` (an
+    absolute path, a climbing ``..``, a symlink pointing out); see :class:`PathGuard`
+    for reading many entries."""
+    return PathGuard(root).resolve(file, where=where)
 
 
 class Entry:
