@@ -14,6 +14,7 @@ For target modality ``m`` and source modality ``o`` (the other one):
     W_m     = ridge regression of v_m(t) on [u_o(t - c), …, u_o(t + c), 1]   (authentic only)
     r_m(t)  = mean_j ((v_m(t) − ŵ)_j / σ_mj)²        σ_mj: residual std of dim j on the fit set
     z_m(t)  = (log r_m(t) − loc_m) / scale_m           robust statistics of held-out authentic r_m
+              (``reference="video"``: log r_m(t) taken relative to the video's median first)
     s_m(t)  = sigmoid(z_m(t)),  s(t) = sigmoid(mean_m z_m(t))
 
 Dividing by each dimension's residual std lets a well-predicted dimension (mouth opening
@@ -63,6 +64,11 @@ class AVSyncScorer(Scorer):
         default=0.2, metadata={"help": "fraction of training videos held out to calibrate the residual scale"}
     )
     smoothing: int = field(default=5, metadata={"help": "moving-average width of the score track, in snippets"})
+    reference: Literal["video", "global"] = field(
+        default="global",
+        metadata={"help": "global: absolute residuals; video: residuals relative to the video's median "
+                  "(cross-modal residuals depend little on the speaker, so global is the default)"},
+    )
     combine: Literal["mean", "max"] = field(
         default="mean", metadata={"help": "how the two residual tracks make the overall track"}
     )
@@ -70,6 +76,8 @@ class AVSyncScorer(Scorer):
     def __post_init__(self) -> None:
         if self.combine not in ("mean", "max"):
             raise ValueError(f"combine must be 'mean' or 'max', got {self.combine!r}")
+        if self.reference not in ("video", "global"):
+            raise ValueError(f"reference must be 'video' or 'global', got {self.reference!r}")
         self._proj: dict[str, dict[str, np.ndarray]] = {}
         self._reg: dict[str, dict[str, np.ndarray]] = {}
         self._calibration: dict[str, Calibration] = {}
@@ -112,8 +120,8 @@ class AVSyncScorer(Scorer):
         ctx.progress(2, 3, "avsync: calibration")
         summary: dict[str, Any] = {"videos": len(samples), "calibration_videos": len(hold_set), "explained": {}}
         for m in MODALITIES:
-            errors = np.concatenate([self._residual(m, s.features) for s in hold_set])
-            self._calibration[m] = Calibration.fit(errors)
+            errors = [self._residual(m, s.features) for s in hold_set]
+            self._calibration[m] = Calibration.fit(errors, self.reference)
             # share of target variance (whitened: 1 per dim) the other modality explains
             summary["explained"][m] = float(1.0 - np.mean(self._reg[m]["sigma"] ** 2))
         ctx.progress(3, 3, "avsync: done")
@@ -158,14 +166,14 @@ class AVSyncScorer(Scorer):
         for m in MODALITIES:
             tensors.update({f"proj.{m}.{k}": v for k, v in self._proj[m].items()})
             tensors.update({f"reg.{m}.{k}": v for k, v in self._reg[m].items()})
-        meta = {"dims": self._dims, "calibration": {m: [c.loc, c.scale] for m, c in self._calibration.items()}}
+        meta = {"dims": self._dims, "calibration": {m: c.as_list() for m, c in self._calibration.items()}}
         return tensors, meta
 
     def load_state(self, tensors: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         self._dims = {m: int(d) for m, d in meta["dims"].items()}
         self._proj = {m: {k: np.asarray(tensors[f"proj.{m}.{k}"]) for k in ("mean", "std", "basis")} for m in MODALITIES}
         self._reg = {m: {k: np.asarray(tensors[f"reg.{m}.{k}"]) for k in ("weights", "sigma")} for m in MODALITIES}
-        self._calibration = {m: Calibration(float(v[0]), float(v[1])) for m, v in meta["calibration"].items()}
+        self._calibration = {m: Calibration.from_list(v) for m, v in meta["calibration"].items()}
 
 
 def _other(modality: str) -> str:

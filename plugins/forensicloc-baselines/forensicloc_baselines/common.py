@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -44,25 +45,49 @@ class Standardizer:
 
 @dataclass
 class Calibration:
-    """Robust location and scale of authentic log-errors: ``z = (log e - loc) / scale``."""
+    """Robust location and scale of authentic log-errors: ``z = (log e - ref - loc) / scale``.
+
+    ``reference="video"`` measures each error against the median log-error of its own
+    video (``ref``), ``"global"`` against nothing (``ref = 0``). Per video is the
+    default because unseen speakers, faces and rooms shift a one-class model's error
+    of a *whole* video, often by more than a forgery raises it locally; what marks a
+    forged span is that it stands out from the rest of its video.
+    """
 
     loc: float
     scale: float
+    reference: str = "video"
 
     @classmethod
-    def fit(cls, errors: np.ndarray) -> Calibration:
-        """``errors``: raw per-snippet errors of held-out authentic snippets."""
-        log_e = np.log(np.asarray(errors, dtype=np.float64).reshape(-1) + _EPS)
+    def fit(cls, errors: Sequence[np.ndarray], reference: str = "video") -> Calibration:
+        """``errors``: raw per-snippet errors of held-out authentic videos, one array each."""
+        parts = [_relative(np.log(np.asarray(e, dtype=np.float64).reshape(-1) + _EPS), reference) for e in errors]
+        log_e = np.concatenate(parts) if parts else np.zeros(0)
         if log_e.size == 0:
-            return cls(0.0, 1.0)
+            return cls(0.0, 1.0, reference)
         loc = float(np.median(log_e))
         scale = float(1.4826 * np.median(np.abs(log_e - loc)))  # MAD, consistent with a std
         if not np.isfinite(scale) or scale < 1e-6:
             scale = float(log_e.std()) if log_e.std() > 1e-6 else 1.0
-        return cls(loc, scale)
+        return cls(loc, scale, reference)
 
     def z(self, errors: np.ndarray) -> np.ndarray:
-        return (np.log(np.asarray(errors, dtype=np.float64) + _EPS) - self.loc) / self.scale
+        """Calibrated scores of one video's errors ``[T]``."""
+        log_e = _relative(np.log(np.asarray(errors, dtype=np.float64) + _EPS), self.reference)
+        return (log_e - self.loc) / self.scale
+
+    def as_list(self) -> list[Any]:
+        return [self.loc, self.scale, self.reference]
+
+    @classmethod
+    def from_list(cls, values: Sequence[Any]) -> Calibration:
+        return cls(float(values[0]), float(values[1]), str(values[2]) if len(values) > 2 else "global")
+
+
+def _relative(log_e: np.ndarray, reference: str) -> np.ndarray:
+    if reference == "video" and log_e.size:
+        return log_e - np.median(log_e)
+    return log_e
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

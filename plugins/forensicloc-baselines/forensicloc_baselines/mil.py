@@ -49,6 +49,10 @@ class MILScorer(Scorer):
     batch_size: int = field(default=16, metadata={"help": "videos per batch"})
     lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
     weight_decay: float = field(default=1e-4, metadata={"help": "Adam weight decay"})
+    center: bool = field(
+        default=False,
+        metadata={"help": "subtract each video's mean feature first (removes speaker and recording identity)"},
+    )
 
     def __post_init__(self) -> None:
         if self.kernel < 1 or self.kernel % 2 == 0:
@@ -75,8 +79,9 @@ class MILScorer(Scorer):
         self._device = ctx.device
         self._modalities = sorted(labelled[0].features.streams)
         self._dims = labelled[0].features.dims
-        self._std = Standardizer.fit(np.concatenate([s.features.concatenated(self._modalities) for s in labelled]))
-        xs = [self._std(s.features.concatenated(self._modalities)).astype(np.float32) for s in labelled]
+        raw = [self._input(s.features) for s in labelled]
+        self._std = Standardizer.fit(np.concatenate(raw))
+        xs = [self._std(x).astype(np.float32) for x in raw]
         y = np.asarray(labels, dtype=np.float32)
 
         self._net = TemporalMILNet(xs[0].shape[1], self.hidden, self.layers, self.kernel, self.dropout).to(ctx.device)
@@ -127,6 +132,11 @@ class MILScorer(Scorer):
             "history": history,
         }
 
+    def _input(self, features: Features) -> np.ndarray:
+        """Concatenated features ``[T, D]``, centred per video if ``center``."""
+        x = features.concatenated(self._modalities).astype(np.float64)
+        return x - x.mean(axis=0, keepdims=True) if self.center and len(x) else x
+
     def _pad(self, arrays: Sequence[np.ndarray]) -> tuple[Any, Any]:
         """``[B, D, T_max]`` batch and ``[B, T_max]`` mask from ``[T_i, D]`` arrays."""
         import torch
@@ -147,7 +157,7 @@ class MILScorer(Scorer):
         if self._net is None or self._std is None:
             raise RuntimeError("mil scorer is not fitted: call fit() or load a model")
         check_modalities(features, self._dims, self.name)
-        x = self._std(features.concatenated(self._modalities)).astype(np.float32)
+        x = self._std(self._input(features)).astype(np.float32)
         was_training = self._net.training
         self._net.eval()
         with torch.no_grad():
@@ -187,6 +197,7 @@ class MILScorer(Scorer):
             "modalities": self._modalities,
             "dims": self._dims,
             "architecture": {"hidden": self.hidden, "layers": self.layers, "kernel": self.kernel},
+            "center": self.center,
         }
         return tensors, meta
 
@@ -198,6 +209,7 @@ class MILScorer(Scorer):
         arch = meta["architecture"]
         self.hidden, self.layers, self.kernel = int(arch["hidden"]), int(arch["layers"]), int(arch["kernel"])
         self._modalities = list(meta["modalities"])
+        self.center = bool(meta.get("center", self.center))
         self._dims = {m: int(d) for m, d in meta["dims"].items()}
         self._std = Standardizer(np.asarray(tensors["standardizer.mean"]), np.asarray(tensors["standardizer.std"]))
         self._net = TemporalMILNet(sum(self._dims.values()), self.hidden, self.layers, self.kernel, self.dropout)

@@ -8,10 +8,15 @@ Per modality ``m`` (features standardised on authentic training snippets, ``x̃`
 
     P_m  = top-k principal directions (k explains ``variance`` of the variance)
     e_m(t) = ‖x̃_t − P_m P_mᵀ x̃_t‖² / D_m
-    z_m(t) = (log e_m(t) − loc_m) / scale_m     (robust statistics of held-out authentic errors)
+    r_m(t) = log e_m(t) − median_t log e_m(t)   (``reference="video"``; ``"global"``: no median)
+    z_m(t) = (r_m(t) − loc_m) / scale_m         (robust statistics of held-out authentic videos)
     s_m(t) = sigmoid(z_m(t)),   s(t) = sigmoid(max_m z_m(t))
 
-The overall track takes the most unusual modality: a forgery usually touches one of the
+Errors are taken relative to the video's own median by default: an unseen speaker's
+face and voice lie off a subspace fitted on a few training speakers, which raises the
+error of the *whole* video (by more than a forgery raises it locally, on the synthetic
+data) and would saturate the track; a forged span still stands out from the rest of its
+video. The overall track takes the most unusual modality: a forgery usually touches one of the
 two. Each snippet is judged on its own, so there is no cue of audio-visual agreement: that
 is what ``avsync`` (and the RT-DeepLoc MAE, which reconstructs one modality from the
 other) add.
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -55,6 +60,11 @@ class PCAScorer(Scorer):
         default=0.2, metadata={"help": "fraction of training videos held out to calibrate the error scale"}
     )
     smoothing: int = field(default=5, metadata={"help": "moving-average width of the score track, in snippets"})
+    reference: Literal["video", "global"] = field(
+        default="video",
+        metadata={"help": "video: errors relative to the video's median error (robust to unseen speakers); "
+                  "global: absolute errors"},
+    )
     max_snippets: int = field(
         default=200_000, metadata={"help": "fit on at most this many snippets per modality (random subset)"}
     )
@@ -62,6 +72,8 @@ class PCAScorer(Scorer):
     def __post_init__(self) -> None:
         if not 0.0 < self.variance <= 1.0:
             raise ValueError(f"variance must be in (0, 1], got {self.variance}")
+        if self.reference not in ("video", "global"):
+            raise ValueError(f"reference must be 'video' or 'global', got {self.reference!r}")
         self._models: dict[str, dict[str, np.ndarray]] = {}
         self._calibration: dict[str, Calibration] = {}
         self._dims: dict[str, int] = {}
@@ -94,8 +106,8 @@ class PCAScorer(Scorer):
             k = max(1, min(k, self.max_components, x.shape[1] - 1 if x.shape[1] > 1 else 1))
             self._models[m] = {"mean": std.mean, "std": std.std, "components": eigvec[:, :k].copy()}
             self._dims[m] = int(x.shape[1])
-            errors = np.concatenate([self._errors(m, s.features.streams[m]) for s in hold_set])
-            self._calibration[m] = Calibration.fit(errors)
+            errors = [self._errors(m, s.features.streams[m]) for s in hold_set]
+            self._calibration[m] = Calibration.fit(errors, self.reference)
             summary["components"][m] = k
         ctx.progress(len(modalities), len(modalities), "pca: done")
         return summary
@@ -131,7 +143,7 @@ class PCAScorer(Scorer):
         tensors = {f"{m}.{k}": v.astype(np.float64) for m, model in self._models.items() for k, v in model.items()}
         meta = {
             "dims": self._dims,
-            "calibration": {m: [c.loc, c.scale] for m, c in self._calibration.items()},
+            "calibration": {m: c.as_list() for m, c in self._calibration.items()},
         }
         return tensors, meta
 
@@ -141,4 +153,4 @@ class PCAScorer(Scorer):
             m: {k: np.asarray(tensors[f"{m}.{k}"], dtype=np.float64) for k in ("mean", "std", "components")}
             for m in self._dims
         }
-        self._calibration = {m: Calibration(float(v[0]), float(v[1])) for m, v in meta["calibration"].items()}
+        self._calibration = {m: Calibration.from_list(v) for m, v in meta["calibration"].items()}
