@@ -59,9 +59,17 @@ class AVDeepfake1MFormat(DatasetFormat):
         metadata={"help": "videos listed but not on disk: error, skip (leave them out) or ignore (do not check)"},
     )
 
+    _guards: dict[Path, PathGuard] = field(default_factory=dict, init=False, repr=False, compare=False)
+
     @classmethod
     def detect(cls, root: Path) -> bool:
         return any((Path(root) / f"{s}_metadata.json").is_file() for s in SPLITS)
+
+    def _guard(self, folder: Path) -> PathGuard:
+        guard = self._guards.get(folder)
+        if guard is None:
+            guard = self._guards[folder] = PathGuard(folder)
+        return guard
 
     def wanted_splits(self) -> list[str]:
         if self.splits is None:
@@ -109,7 +117,12 @@ class AVDeepfake1MFormat(DatasetFormat):
         for index, data in enumerate(load_entries(meta)):
             yield self.parse_entry(guard, split, Entry(data, index, meta), duplicates)
 
-    def parse_entry(self, guard: PathGuard, split: str, entry: Entry, duplicates: DuplicateChecker) -> tuple[VideoRecord, Path, str]:
+    def parse_entry(
+        self, root: Path | PathGuard, split: str, entry: Entry, duplicates: DuplicateChecker
+    ) -> tuple[VideoRecord, Path, str]:
+        """One checked entry: ``(record, video path, where)``. ``root`` is the dataset
+        root (videos under ``root/split``), or a :class:`PathGuard` of ``root/split``."""
+        guard = root if isinstance(root, PathGuard) else self._guard(Path(root) / split)
         file = entry.text("file")
         assert file is not None
         video = guard.resolve(file, where=entry.where)

@@ -62,9 +62,17 @@ class LAVDFFormat(DatasetFormat):
         metadata={"help": "videos listed but not on disk: error, skip (leave them out) or ignore (do not check)"},
     )
 
+    _guards: dict[Path, PathGuard] = field(default_factory=dict, init=False, repr=False, compare=False)
+
     @classmethod
     def detect(cls, root: Path) -> bool:
         return any((Path(root) / name).is_file() for name in METADATA_FILES)
+
+    def _guard(self, root: Path) -> PathGuard:
+        guard = self._guards.get(Path(root))
+        if guard is None:
+            guard = self._guards[Path(root)] = PathGuard(root)
+        return guard
 
     def metadata_path(self, root: Path) -> Path:
         if self.metadata is not None:
@@ -95,7 +103,12 @@ class LAVDFFormat(DatasetFormat):
             entry = Entry(data, index, path)
             yield self.parse_entry(guard, entry, duplicates)
 
-    def parse_entry(self, guard: PathGuard, entry: Entry, duplicates: DuplicateChecker) -> tuple[VideoRecord, Path, str]:
+    def parse_entry(
+        self, root: Path | PathGuard, entry: Entry, duplicates: DuplicateChecker
+    ) -> tuple[VideoRecord, Path, str]:
+        """One checked entry: ``(record, video path, where)``. ``root`` is the dataset
+        root, or a :class:`PathGuard` of it when called for many entries."""
+        guard = root if isinstance(root, PathGuard) else self._guard(root)
         file = entry.text("file")
         assert file is not None
         video = guard.resolve(file, where=entry.where)
