@@ -199,3 +199,23 @@ def test_scoring_other_features_is_a_clear_error(world: World) -> None:
     odd = Features({"visual": np.zeros((10, 5), np.float32), "audio": np.zeros((10, 20), np.float32)})
     with pytest.raises(ModelError, match="extractor"):
         scorer.score(odd)
+
+
+def test_pca_video_reference_survives_an_unseen_speaker(world: World) -> None:
+    """A new 'speaker' (off-subspace offset on the whole video) raises every error; taken
+    relative to the video, the planted span still stands out and the track is not flat."""
+    train = [_sample(i, world.video(i), None) for i in range(20)]
+    rng = np.random.default_rng(9)
+    offset = rng.normal(0, 1.5, 24).astype(np.float32)
+    probe = world.video(600, plant="noise", span=(40, 60))
+    shifted = Features({"visual": probe.streams["visual"] + offset, "audio": probe.streams["audio"]}, rate=RATE)
+    spreads = {}
+    for reference in ("video", "global"):
+        scorer = get_component("scorer", "pca")(reference=reference)
+        scorer.fit(train, FitContext(seed=0))
+        track = scorer.score(shifted).modalities["visual"]
+        spreads[reference] = float(np.percentile(track, 95) - np.percentile(track, 5))
+        if reference == "video":
+            assert _span_contrast(track, (40, 60)) > 0.25
+            assert 0.2 < float(np.median(track)) < 0.8
+    assert spreads["video"] > spreads["global"]  # the global track is pinned near 1
