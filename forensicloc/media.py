@@ -205,37 +205,38 @@ class _FrameConverter:
     """Converts decoded frames to RGB arrays, cropping and resizing in one swscale pass.
 
     A crop is done by scaling the *whole* frame so that the crop box becomes the target
-    size, then slicing: one conversion, no second resize in numpy.
+    size, then slicing (a view: the chunk's ``np.stack`` makes the contiguous copy):
+    one conversion, no second resize in numpy. The geometry is worked out once.
     """
 
     def __init__(self, size: tuple[int, int] | None, crop: tuple[float, float, float, float] | None):
         self.size = size
         self.crop = crop
         self.reformatter = VideoReformatter()  # one cached swscale context for all frames
+        self.scale: tuple[int, int] | None = size  # swscale output (width, height)
+        self.window: tuple[slice, slice] | None = None  # rows, columns kept of that output
+        if crop is not None and size is not None:
+            (x0, y0, x1, y1), (w, h) = crop, size
+            full_w = max(w, int(round(w / (x1 - x0))))
+            full_h = max(h, int(round(h / (y1 - y0))))
+            cx0 = min(int(round(x0 * full_w)), full_w - w)
+            cy0 = min(int(round(y0 * full_h)), full_h - h)
+            self.scale = (full_w, full_h)
+            self.window = (slice(cy0, cy0 + h), slice(cx0, cx0 + w))
 
     def __call__(self, frame: av.VideoFrame) -> np.ndarray:
-        if self.crop is None:
-            if self.size is None:
-                out = self.reformatter.reformat(frame, format="rgb24")
-            else:
-                w, h = self.size
-                out = self.reformatter.reformat(frame, w, h, "rgb24", interpolation="AREA")
-            return out.to_ndarray()
-        # a view: the chunk's np.stack makes the contiguous copy
-        x0, y0, x1, y1 = self.crop
-        if self.size is None:
+        if self.scale is None:
             rgb = self.reformatter.reformat(frame, format="rgb24").to_ndarray()
+            if self.crop is None:
+                return rgb
+            x0, y0, x1, y1 = self.crop  # crop at the source resolution
             fh, fw = rgb.shape[:2]
             cx0, cy0 = int(round(x0 * fw)), int(round(y0 * fh))
             cx1, cy1 = max(cx0 + 1, int(round(x1 * fw))), max(cy0 + 1, int(round(y1 * fh)))
             return rgb[cy0:cy1, cx0:cx1]
-        w, h = self.size
-        full_w = max(w, int(round(w / (x1 - x0))))
-        full_h = max(h, int(round(h / (y1 - y0))))
-        rgb = self.reformatter.reformat(frame, full_w, full_h, "rgb24", interpolation="AREA").to_ndarray()
-        cx0 = min(int(round(x0 * full_w)), full_w - w)
-        cy0 = min(int(round(y0 * full_h)), full_h - h)
-        return rgb[cy0 : cy0 + h, cx0 : cx0 + w]
+        w, h = self.scale
+        rgb = self.reformatter.reformat(frame, w, h, "rgb24", interpolation="AREA").to_ndarray()
+        return rgb if self.window is None else rgb[self.window]
 
 
 class _VideoGrid:
@@ -518,14 +519,15 @@ class MediaSource:
             return chunk
 
         streams = [s for s in (vs, aus) if s is not None]
+        video_index = vs.index if vs is not None else -1
         for packet in container.demux(*streams):
-            is_video = vs is not None and packet.stream.index == vs.index
-            for frame in packet.decode():
-                if is_video:
-                    assert vgrid is not None
+            if packet.stream.index == video_index:
+                assert vgrid is not None
+                for frame in packet.decode():
                     vgrid.push(frame, fallback_time=vgrid.n_decoded / fps)
-                else:
-                    assert agrid is not None
+            else:
+                assert agrid is not None
+                for frame in packet.decode():
                     agrid.push(frame)
             available = ready()
             while available - emitted >= snippets:
