@@ -51,10 +51,4 @@ def register_commands(cli: Any) -> None:
     import importlib
 
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"forensicloc.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"forensicloc.commands.{name}":
-                continue  # command not part of this build
-            raise
-        cli.add_command(module.command)
+        cli.add_command(importlib.import_module(f"forensicloc.commands.{name}").command)
