@@ -6,11 +6,12 @@ then, side by side in one run and alternating within each repeat so that both se
 same machine load:
 
 * ``decode``: plain PyAV, no forensicloc code: every video frame decoded (codec
-  threading on) and converted to the same small RGB image the extractor analyses (the
-  face box at 64x64: the frame scaled so that the box is 64x64, then sliced), and
-  every audio frame resampled to 16 kHz mono float32;
+  threading on) and converted to an RGB image of the size the extractor analyses
+  (64x64, with swscale's area filter), and every audio frame resampled to 16 kHz mono
+  float32;
 * ``extract``: ``HandcraftedExtractor().extract(MediaSource(path))`` on the same files
-  (decoding, the snippet grid, visual and audio descriptors).
+  (decoding, the face box cropped and scaled to 64x64, the snippet grid, visual and
+  audio descriptors).
 
 Throughput is snippets (= frames) per second of wall time over all videos, per repeat
 (``--repeats`` >= 3). The headline ``ratio_extract_vs_decode`` is the median over
@@ -97,15 +98,13 @@ def make_video(path: Path, seconds: float, size: int, seed: int) -> Path:
 # --------------------------------------------------------------------------- throughput
 
 
-def decode_only(path: Path, face_box: tuple[float, float, float, float], face_size: int) -> int:
-    """Plain PyAV: all frames to the extractor's 64x64 face-box RGB, all audio to
-    16 kHz mono float32. Returns the number of video frames."""
+def decode_only(path: Path, size: int) -> int:
+    """Plain PyAV: every frame decoded (codec threading on) and converted to a
+    ``size`` x ``size`` RGB array, every audio frame resampled to 16 kHz mono float32.
+    Returns the number of video frames."""
     import av
     from av.video.reformatter import VideoReformatter
 
-    x0, y0, x1, y1 = face_box
-    full_w, full_h = int(round(face_size / (x1 - x0))), int(round(face_size / (y1 - y0)))
-    cx, cy = int(round(x0 * full_w)), int(round(y0 * full_h))
     frames = 0
     with av.open(str(path)) as container:
         container.streams.video[0].thread_type = "AUTO"
@@ -113,8 +112,7 @@ def decode_only(path: Path, face_box: tuple[float, float, float, float], face_si
         resampler = av.AudioResampler(format="flt", layout="mono", rate=16000)
         for frame in container.decode(video=0, audio=0):
             if isinstance(frame, av.VideoFrame):
-                rgb = reformatter.reformat(frame, full_w, full_h, "rgb24", interpolation="AREA").to_ndarray()
-                _ = np.ascontiguousarray(rgb[cy : cy + face_size, cx : cx + face_size])
+                reformatter.reformat(frame, size, size, "rgb24", interpolation="AREA").to_ndarray()
                 frames += 1
             else:
                 for out in resampler.resample(frame):
@@ -142,7 +140,7 @@ def throughput(videos: list[Path], repeats: int) -> dict[str, Any]:
 
     ex = HandcraftedExtractor()
     methods = {
-        "decode": lambda path: decode_only(path, ex.face_box, ex.face_size),
+        "decode": lambda path: decode_only(path, ex.face_size),
         "extract": extract,
     }
     # warm-up: imports, codec initialisation, page cache

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import av
 import av.error
+import av.filter
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
@@ -201,42 +202,72 @@ class MediaChunk:
         return 0 if arr is None else int(arr.shape[0])
 
 
-class _FrameConverter:
-    """Converts decoded frames to RGB arrays, cropping and resizing in one swscale pass.
+_GRAPHS = threading.local()
 
-    A crop is done by scaling the *whole* frame so that the crop box becomes the target
-    size, then slicing (a view: the chunk's ``np.stack`` makes the contiguous copy):
-    one conversion, no second resize in numpy. The geometry is worked out once.
+
+class _FrameConverter:
+    """Converts decoded frames to RGB arrays, cropping and resizing in C.
+
+    Without a crop, one swscale call (PyAV's reformatter) converts and resizes the
+    frame. With a crop, an FFmpeg filter graph (``crop,scale,format=rgb24``) cuts the
+    box out before scaling: cropping moves pointers only, and swscale then works on
+    the box alone (converting the whole frame and slicing costs about a third more).
+    The graph is rebuilt if the frame size or pixel format changes mid-stream.
     """
 
     def __init__(self, size: tuple[int, int] | None, crop: tuple[float, float, float, float] | None):
         self.size = size
         self.crop = crop
         self.reformatter = VideoReformatter()  # one cached swscale context for all frames
-        self.scale: tuple[int, int] | None = size  # swscale output (width, height)
-        self.window: tuple[slice, slice] | None = None  # rows, columns kept of that output
-        if crop is not None and size is not None:
-            (x0, y0, x1, y1), (w, h) = crop, size
-            full_w = max(w, int(round(w / (x1 - x0))))
-            full_h = max(h, int(round(h / (y1 - y0))))
-            cx0 = min(int(round(x0 * full_w)), full_w - w)
-            cy0 = min(int(round(y0 * full_h)), full_h - h)
-            self.scale = (full_w, full_h)
-            self.window = (slice(cy0, cy0 + h), slice(cx0, cx0 + w))
+        self._graph: av.filter.Graph | None = None
+        self._graph_key: tuple[int, int, str] | None = None
+
+    def _build_graph(self, frame: av.VideoFrame) -> av.filter.Graph:
+        assert self.crop is not None
+        w, h = frame.width, frame.height
+        x0, y0, x1, y1 = self.crop
+        cx, cy = int(round(x0 * w)), int(round(y0 * h))
+        cw = max(1, min(w - cx, int(round((x1 - x0) * w))))
+        ch = max(1, min(h - cy, int(round((y1 - y0) * h))))
+        graph = av.filter.Graph()
+        chain = [
+            graph.add_buffer(width=w, height=h, format=frame.format.name, time_base=Fraction(1, 1000)),
+            graph.add("crop", f"w={cw}:h={ch}:x={cx}:y={cy}:exact=1"),
+        ]
+        if self.size is not None:
+            chain.append(graph.add("scale", f"w={self.size[0]}:h={self.size[1]}:flags=area"))
+        chain += [graph.add("format", "pix_fmts=rgb24"), graph.add("buffersink")]
+        for a, b in zip(chain, chain[1:]):
+            a.link_to(b)
+        graph.configure()
+        return graph
 
     def __call__(self, frame: av.VideoFrame) -> np.ndarray:
-        if self.scale is None:
-            rgb = self.reformatter.reformat(frame, format="rgb24").to_ndarray()
-            if self.crop is None:
-                return rgb
-            x0, y0, x1, y1 = self.crop  # crop at the source resolution
-            fh, fw = rgb.shape[:2]
-            cx0, cy0 = int(round(x0 * fw)), int(round(y0 * fh))
-            cx1, cy1 = max(cx0 + 1, int(round(x1 * fw))), max(cy0 + 1, int(round(y1 * fh)))
-            return rgb[cy0:cy1, cx0:cx1]
-        w, h = self.scale
-        rgb = self.reformatter.reformat(frame, w, h, "rgb24", interpolation="AREA").to_ndarray()
-        return rgb if self.window is None else rgb[self.window]
+        if self.crop is None:
+            if self.size is None:
+                return self.reformatter.reformat(frame, format="rgb24").to_ndarray()
+            w, h = self.size
+            return self.reformatter.reformat(frame, w, h, "rgb24", interpolation="AREA").to_ndarray()
+        key = (frame.width, frame.height, frame.format.name)
+        if self._graph is None or key != self._graph_key:
+            self._graph, self._graph_key = self._cached_graph(frame), key
+        self._graph.push(frame)
+        return self._graph.pull().to_ndarray()
+
+    def _cached_graph(self, frame: av.VideoFrame) -> av.filter.Graph:
+        """Graphs are kept per thread and reused from video to video: building one
+        costs up to a few milliseconds, as much as converting a hundred frames. Reuse
+        is safe because every frame pushed is pulled at once (the graph holds none)."""
+        cache: dict[tuple, av.filter.Graph] | None = getattr(_GRAPHS, "cache", None)
+        if cache is None:
+            cache = _GRAPHS.cache = {}
+        key = (frame.width, frame.height, frame.format.name, self.size, self.crop)
+        graph = cache.get(key)
+        if graph is None:
+            if len(cache) >= 8:
+                cache.pop(next(iter(cache)))
+            graph = cache[key] = self._build_graph(frame)
+        return graph
 
 
 class _VideoGrid:
@@ -448,14 +479,16 @@ class MediaSource:
         return max(n, 1)
 
     def chunks(
-        self, snippets: int = 250, video: bool = True, audio: bool = True, *, prefetch: int = 1
+        self, snippets: int = 250, video: bool = True, audio: bool = True, *, prefetch: int = 0
     ) -> Iterator[MediaChunk]:
         """Decode the file once, yielding chunks of ``snippets`` consecutive snippets
         (the last one shorter). Memory is bounded by the chunk size.
 
         With ``prefetch > 0`` decoding runs in a background thread, up to ``prefetch``
-        chunks ahead, so that the consumer's work overlaps with decoding (PyAV and
-        numpy release the GIL); ``prefetch=0`` decodes in the caller's thread.
+        chunks ahead, so that the consumer's work can overlap with decoding (PyAV and
+        numpy release the GIL). It pays only on an idle multi-core machine with long
+        videos: handing the GIL back and forth costs CPU, so under load (or with one
+        worker process per core) decoding in the caller's thread (the default) is faster.
         """
         if prefetch > 0:
             yield from _prefetched(self.chunks(snippets, video, audio, prefetch=0), prefetch, self.path.name)

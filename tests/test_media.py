@@ -189,7 +189,7 @@ def test_missing_file(tmp_path):
 def test_stopping_early_releases_the_decoder(tiny_video):
     path = tiny_video(seconds=2.0)
     before = threading.active_count()
-    chunks = MediaSource(path).chunks(snippets=5)
+    chunks = MediaSource(path).chunks(snippets=5, prefetch=1)
     next(chunks)
     chunks.close()
     deadline = time.time() + 5
