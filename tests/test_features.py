@@ -40,8 +40,10 @@ def test_chunk_size_does_not_change_features(tiny_video):
     ex = HandcraftedExtractor()
     a = ex.extract(MediaSource(path), chunk=250)
     b = ex.extract(MediaSource(path), chunk=7)
+    c = ex.extract(MediaSource(path), chunk=30, prefetch=1)  # decoded in a background thread
     for modality in ("visual", "audio"):
         assert np.array_equal(a.streams[modality], b.streams[modality]), modality
+        assert np.array_equal(a.streams[modality], c.streams[modality]), modality
 
 
 def test_visual_only_works_without_audio_stream(tiny_video):

@@ -251,7 +251,8 @@ class HandcraftedExtractor(FeatureExtractor):
         prefetch: int = 0,
     ) -> Features:
         """Features of ``source`` (a :class:`~forensicloc.media.MediaSource` or a path),
-        decoded ``chunk`` snippets at a time (the result does not depend on ``chunk``).
+        decoded ``chunk`` snippets at a time (the result does not depend on ``chunk``;
+        ``prefetch`` decodes in a background thread, see ``MediaSource.chunks``).
         The source's file and snippet rate are used; its size and crop are replaced:
         frames are decoded straight to the face box at ``face_size``."""
         from forensicloc.media import MediaSource
