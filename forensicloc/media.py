@@ -12,6 +12,10 @@ chunk size whatever the length of the video:
 - audio: mono ``float32`` resampled to ``sample_rate`` and cut into exactly
   ``round(sample_rate / rate)`` samples per snippet (the tail padded with zeros).
 
+Memory per chunk is ``snippets`` frames at the requested size (at full resolution
+when ``size`` is None: ask for a small size when the frames are only analysed), plus
+whatever the container interleaves ahead of it (usually under a second of media).
+
 Writers (:func:`write_video`, :func:`write_test_video`) produce H.264 + AAC mp4 files
 for synthetic data and tests.
 
