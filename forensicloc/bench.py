@@ -161,6 +161,12 @@ def _counts(records: Sequence[VideoRecord]) -> dict[str, int]:
     }
 
 
+def _family_counts(records: Sequence[VideoRecord]) -> dict[str, int]:
+    """Forged segments per family (a two-track segment counts for both)."""
+    counts = Counter(_family_parts([f for r in records for f in r.families or ()]))
+    return dict(sorted(counts.items()))
+
+
 def _plot_choice(records: Sequence[VideoRecord], k: int) -> list[VideoRecord]:
     """A few test fakes, one per modify type first, then one authentic video."""
     if k <= 0:
@@ -217,7 +223,7 @@ def family_detection(
     return {fam: found[fam] / total[fam] for fam in sorted(total)}
 
 
-def _versions(scorer_names: Sequence[str]) -> dict[str, Any]:
+def _versions() -> dict[str, Any]:
     from forensicloc import __version__
     from forensicloc.plugins import get_plugins
 
@@ -297,6 +303,8 @@ def run_bench(
         )
 
     proposer = create("proposer", config.proposer, dict(config.proposer_options))
+    device = resolve_device(config.device)
+    cuda = device.startswith("cuda")
 
     # -- features, once for everybody ----------------------------------------------
     extractor = create("extractor", config.extractor, dict(config.extractor_options))
@@ -312,8 +320,6 @@ def run_bench(
         dev = [r for r in dev if r.file not in failed_files]
         test = [r for r in test if r.file not in failed_files]
     store = FeatureStore(extractor, cache)
-    device = resolve_device(config.device)
-    cuda = device.startswith("cuda")
 
     plot_records = _plot_choice(test, config.plot_videos)
     results: dict[str, Any] = {
@@ -336,7 +342,7 @@ def run_bench(
             },
             "dropped_by_family": {"train": dropped_train, "dev": dropped_dev, "test": dropped_test},
             "test_modify_types": dict(sorted(Counter(r.modify_type or "unknown" for r in test).items())),
-            "families": dict(sorted(Counter(_family_parts([f for r in dataset.records for f in (r.families or ())])).items())),
+            "families": _family_counts(dataset.records),
         },
         "extraction": {
             "extractor": config.extractor,
@@ -347,11 +353,10 @@ def run_bench(
             "failed": [{"file": file, "error": why} for file, why in report.failed],
             "seconds": extraction_seconds,
         },
-        "proposer": {"name": config.proposer, "options": {}},
+        "proposer": {"name": config.proposer, "options": component_config(proposer)},
         "seeds": {"seed": config.seed},
         "scorers": {},
     }
-    results["proposer"]["options"] = component_config(proposer)
 
     outcomes: dict[str, ScorerOutcome] = {}
     for name in names:
@@ -374,7 +379,7 @@ def run_bench(
         if on_scorer is not None:
             on_scorer(outcome)
 
-    results["versions"] = _versions(names)
+    results["versions"] = _versions()
     results["peak_rss_mb"] = _peak_rss_mb()
     results["seconds"] = time.perf_counter() - started
     return BenchResult(results, outcomes, test, plot_records, extractor)

@@ -231,7 +231,8 @@ def _cost_table(results: Mapping[str, Any]) -> str:
         table += (
             f"\n\nFeature extraction: {ext.get('extracted', 0)} extracted, {ext.get('cached', 0)} from the cache, "
             f"{len(ext.get('failed', []))} failed, {_num(ext.get('seconds'), 1)} s. "
-            "Scoring speed is measured from cached features (scorer only)."
+            "Scoring speed is measured from cached features (scorer only); peak RSS is the process's "
+            "peak so far, scorers running in the order listed."
         )
     return table
 
