@@ -441,7 +441,7 @@ def _run_one(
 
         stage = "score"
         t0 = time.perf_counter()
-        tracks = score_records(scorer, test, store, progress=_prefixed(progress, f"{name}: scoring"))
+        tracks = score_records(scorer, test, store, progress=_prefixed(progress, name))
         seconds = time.perf_counter() - t0
         entry["score_seconds"] = seconds
         entry["videos_per_second"] = len(tracks) / seconds if seconds > 0 else None
