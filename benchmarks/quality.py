@@ -76,10 +76,10 @@ def _result_args(argv: list[str]) -> list[str]:
         if skip:
             skip = False
             continue
-        if arg in ("--work", "--out"):
+        if arg in ("--work", "--out", "--repeats"):
             skip = True
             continue
-        if arg.startswith(("--work=", "--out=")):
+        if arg.startswith(("--work=", "--out=", "--repeats=")):
             continue
         out.append(arg)
     return out
@@ -117,6 +117,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/forensicloc-quality"),
                         help="dataset, feature cache and full bench outputs")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where quality.json and quality.md go")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="accepted so that `benchmarks/run.py -- --repeats N` works; a quality run is "
+                        "deterministic for its seed, so it runs once")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
