@@ -12,17 +12,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from forensicloc.api import Features, FitContext, Sample, Scorer, ScoreTrack
 from forensicloc.errors import BadInputError, ModelError
 from forensicloc_rtdeeploc.mae import MAEScorer
-from forensicloc_rtdeeploc.tracks import squash
+from forensicloc_rtdeeploc.tracks import Standardizer, smooth, squash
 
 STATE_FORMAT = 1
 ARCH_KEYS = ("d_model", "layers", "kernel", "attention_layers", "heads")
+#: ``inputs`` option -> whether each input copy of the features is video-centred
+INPUT_COPIES = {"centred": (True,), "absolute": (False,), "both": (False, True)}
 #: calibrated z-scores are clipped then scaled to about unit range before the network
 CUE_CLIP = (-4.0, 16.0)
 CUE_SCALE = 4.0
@@ -52,13 +54,17 @@ class RTDeepLocScorer(Scorer):
     push_weight: float = field(default=1.0, metadata={"help": "weight of AICL's push term next to its pull term"})
     anchor_ratio: float = field(default=0.5, metadata={"help": "lowest-cue fraction of a fake video's snippets used as authentic anchors"})
     forged_ratio: float = field(default=0.15, metadata={"help": "highest-cue fraction of a fake video's snippets that may be pushed as forged"})
+    cue_weight: float = field(default=0.5, metadata={"help": "weight of the snippet BCE on cue pseudo-labels (real-video snippets authentic, AICL's sets in fakes)"})
     centre_momentum: float = field(default=0.9, metadata={"help": "EMA momentum of the authentic centre"})
+    inputs: Literal["centred", "both", "absolute"] = field(default="both", metadata={"help": "features fed to the network: centred on each video's median, absolute, or both"})
+    smooth: int = field(default=9, metadata={"help": "moving-average width (snippets) of the output track"})
     fuse: float = field(default=0.0, metadata={"help": "weight of the MAE score in the output score (0 = localizer only)"})
     cue_model: str | None = field(default=None, metadata={"help": "trained mae model directory to use as cue (default: train one on the real videos)"})
     mae_options: dict = field(default_factory=dict, metadata={"help": "options of the internal mae cue model, as JSON"})
 
     def __post_init__(self) -> None:
         self._mae: MAEScorer | None = None
+        self._standardizers: list[Standardizer] = []
         self._model: Any = None
         self._arch: dict[str, int] = {}
         self._in_dim = 0
@@ -83,10 +89,9 @@ class RTDeepLocScorer(Scorer):
         return self._cue_cache[key]
 
     def _inputs(self, features: Features, z: Mapping[str, np.ndarray]) -> np.ndarray:
-        """``[T, F]``: standardised features ‖ scaled cue z-scores."""
-        assert self._mae is not None and self._mae._standardizer is not None
-        parts = self._mae._standardizer.apply(features)
-        cues = [np.clip(z[m], *CUE_CLIP)[:, None] / CUE_SCALE for m in self._mae._standardizer.modalities]
+        """``[T, F]``: standardised features (‖ video-centred copies) ‖ scaled cue z-scores."""
+        parts = [p for std in self._standardizers for p in std.apply(features)]
+        cues = [np.clip(z[m], *CUE_CLIP)[:, None] / CUE_SCALE for m in sorted(z)]
         return np.concatenate([*parts, *cues], axis=1).astype(np.float32)
 
     # -- training -------------------------------------------------------------------
@@ -94,7 +99,7 @@ class RTDeepLocScorer(Scorer):
     def fit(self, train: Sequence[Sample], ctx: FitContext) -> dict[str, Any]:
         from forensicloc_rtdeeploc import localizer_engine
 
-        samples = list(train)
+        samples = list(train)  # loads each video's features once
         labels = [s.record.label for s in samples]
         if not samples or any(label not in (0, 1) for label in labels) or len(set(labels)) < 2:
             raise BadInputError(
@@ -113,13 +118,15 @@ class RTDeepLocScorer(Scorer):
             mae_ctx = FitContext(device=ctx.device, seed=ctx.seed, progress=ctx.progress, log=ctx.log)
             summary["mae"] = self._mae.fit([s for s in samples if s.record.label == 0], mae_ctx)
 
+        features = [s.features for s in samples]
+        self._standardizers = [Standardizer.fit(features, center=c) for c in INPUT_COPIES[self.inputs]]
         self._cue_cache = {}
         try:
             videos = []
-            for i, sample in enumerate(samples):
-                z = self._cues(sample.features)
+            for i, (feats, label) in enumerate(zip(features, labels)):
+                z = self._cues(feats)
                 cue = np.max(np.stack(list(z.values())), axis=0)
-                videos.append(localizer_engine.TrainVideo(self._inputs(sample.features, z), cue, int(sample.record.label)))
+                videos.append(localizer_engine.TrainVideo(self._inputs(feats, z), cue, int(label)))
                 ctx.progress(i + 1, len(samples), "computing reconstruction cues")
             self._build(videos[0].x.shape[1], seed=ctx.seed)
             evaluate = (lambda: ctx.evaluate(self)) if ctx.evaluate is not None and ctx.validation else None
@@ -139,6 +146,7 @@ class RTDeepLocScorer(Scorer):
             epochs=epochs or self.epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
             topk=self.topk, anchor_ratio=self.anchor_ratio, forged_ratio=self.forged_ratio, margin=self.margin,
             aicl_weight=self.aicl_weight, push_weight=self.push_weight, centre_momentum=self.centre_momentum,
+            cue_weight=self.cue_weight,
         )
 
     def _build(self, in_dim: int, arch: Mapping[str, int] | None = None, seed: int = 0) -> None:
@@ -163,6 +171,7 @@ class RTDeepLocScorer(Scorer):
                 f"scorer {self.name!r} has no trained model",
                 hint=f"train one with `forensicloc train --scorer {self.name} --dataset DIR`",
             )
+        self._standardizers[0].check(features, self.name)
         z = self._cues(features)
         cue_tracks = {m: squash(v, self._mae.offset) for m, v in z.items()}
         if features.length == 0:
@@ -172,7 +181,8 @@ class RTDeepLocScorer(Scorer):
         self._model.eval()
         with torch.inference_mode():
             logits = self._model(x, valid)[0][0].float().cpu().numpy().astype(np.float64)
-        probs = 1.0 / (1.0 + np.exp(-logits))
+        # snippet decisions are noisy, forgeries last many snippets
+        probs = smooth(1.0 / (1.0 + np.exp(-logits)), self.smooth)
         if self.fuse > 0:
             mae_score = np.max(np.stack(list(cue_tracks.values())), axis=0)
             probs = (1.0 - self.fuse) * probs + self.fuse * mae_score
@@ -191,8 +201,12 @@ class RTDeepLocScorer(Scorer):
                              hint=f"train one with `forensicloc train --scorer {self.name} --dataset DIR`")
         mae_tensors, mae_meta = self._mae.state()
         tensors = {**{f"mae.{k}": v for k, v in mae_tensors.items()}, **state_to_numpy(self._model, "localizer.")}
+        for i, std in enumerate(self._standardizers):
+            tensors.update(std.tensors(prefix=f"input{i}."))
         meta = {
             "format": STATE_FORMAT,
+            "modalities": self._standardizers[0].modalities,
+            "input_centred": [std.center for std in self._standardizers],
             "in_dim": self._in_dim,
             "arch": self._arch,
             "mae": mae_meta,
@@ -208,6 +222,10 @@ class RTDeepLocScorer(Scorer):
                              hint="retrain the model with this plugin version")
         self._mae = MAEScorer(**meta["mae_options"]).to(self._device)
         self._mae.load_state({k[4:]: v for k, v in tensors.items() if k.startswith("mae.")}, meta["mae"])
+        self._standardizers = [
+            Standardizer.from_tensors(meta["modalities"], tensors, prefix=f"input{i}.", center=bool(c))
+            for i, c in enumerate(meta["input_centred"])
+        ]
         self._build(meta["in_dim"], meta["arch"])
         load_numpy_state(self._model, dict(tensors), "localizer.")
         self._model.to(self._device)

@@ -12,7 +12,7 @@ import torch
 from forensicloc.api import ProgressCallback, no_progress
 from forensicloc_rtdeeploc.batching import autocast, chunks, copy_state, optimizer_and_schedule, pad_batch
 from forensicloc_rtdeeploc.localizer_model import TemporalLocalizer
-from forensicloc_rtdeeploc.losses import aicl_loss, mil_loss
+from forensicloc_rtdeeploc.losses import aicl_loss, mil_loss, snippet_bce
 
 
 @dataclass
@@ -28,6 +28,7 @@ class LocalizerTrainConfig:
     aicl_weight: float
     push_weight: float
     centre_momentum: float
+    cue_weight: float = 0.0
 
 
 @dataclass
@@ -122,6 +123,10 @@ def train_localizer(
                 centre = batch_centre if centre is None else cfg.centre_momentum * centre + (1 - cfg.centre_momentum) * batch_centre
             terms = aicl_loss(emb, authentic, forged, margin=cfg.margin, push_weight=cfg.push_weight, centre=centre)
             loss = l_mil + cfg.aicl_weight * terms.loss
+            if cfg.cue_weight > 0:
+                # every snippet of a real video is authentic (that much the label says);
+                # in a fake video the cue-selected sets act as pseudo-labels
+                loss = loss + cfg.cue_weight * snippet_bce(logits, forged, authentic)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from forensicloc_rtdeeploc.mae_model import sinusoid
+from forensicloc_rtdeeploc.mae_model import Encoder, sinusoid
 
 
 class ConvBlock(nn.Module):
@@ -49,12 +49,7 @@ class TemporalLocalizer(nn.Module):
         self.d_model = d_model
         self.inp = nn.Linear(in_dim, d_model)
         self.blocks = nn.ModuleList(ConvBlock(d_model, kernel, 2**i, dropout) for i in range(layers))
-        layer = nn.TransformerEncoderLayer(
-            d_model, heads, dim_feedforward=2 * d_model, dropout=dropout, batch_first=True, norm_first=True
-        )
-        self.attention = (
-            nn.TransformerEncoder(layer, attention_layers, enable_nested_tensor=False) if attention_layers else None
-        )
+        self.attention = Encoder(d_model, heads, attention_layers, dropout) if attention_layers else None
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, 1)
 
@@ -70,7 +65,7 @@ class TemporalLocalizer(nn.Module):
         for block in self.blocks:
             h = block(h, valid)
         if self.attention is not None:
-            h = self.attention(h + sinusoid(h.shape[1], self.d_model, h.device).to(h.dtype), src_key_padding_mask=~valid)
+            h = self.attention(h + sinusoid(h.shape[1], self.d_model, h.device).to(h.dtype), valid)
         h = self.norm(h)
         logits = self.head(h).squeeze(-1)
         return logits, F.normalize(h.float(), dim=-1)

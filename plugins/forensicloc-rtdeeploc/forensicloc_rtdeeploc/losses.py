@@ -51,6 +51,20 @@ def mil_loss(logits: torch.Tensor, valid: torch.Tensor, labels: torch.Tensor, k_
     return F.binary_cross_entropy_with_logits(video, labels.to(video.dtype))
 
 
+def snippet_bce(logits: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
+    """Snippet-level BCE on the snippets that have a (pseudo-)label, balanced.
+
+    :param logits: ``[B, T]``; :param positive: ``[B, T]`` bool, snippets taken as forged;
+    :param negative: ``[B, T]`` bool, snippets taken as authentic.
+    :returns: scalar ``mean_pos BCE(l, 1) + mean_neg BCE(l, 0)`` (a missing side counts 0),
+        so the many authentic snippets do not drown the few forged ones.
+    """
+    zero = logits.sum() * 0.0
+    pos = F.softplus(-logits[positive]).mean() if positive.any() else zero
+    neg = F.softplus(logits[negative]).mean() if negative.any() else zero
+    return pos + neg
+
+
 @dataclass
 class AICLTerms:
     """The parts of the AICL loss (scalars), kept apart for logging and tests."""

@@ -45,7 +45,9 @@ class MAEScorer(Scorer):
     weight_decay: float = field(default=0.05, metadata={"help": "AdamW weight decay"})
     batch_size: int = field(default=32, metadata={"help": "windows per batch"})
     holdout: float = field(default=0.15, metadata={"help": "fraction of authentic training videos held out to calibrate errors"})
-    smooth: int = field(default=5, metadata={"help": "moving-average width (snippets) of the error tracks"})
+    center: bool = field(default=True, metadata={"help": "centre each video on its own median (model within-video deviations)"})
+    whiten: bool = field(default=True, metadata={"help": "weigh each feature dim by 1 / its authentic residual variance"})
+    smooth: int = field(default=9, metadata={"help": "moving-average width (snippets) of the error tracks"})
     offset: float = field(default=2.0, metadata={"help": "z-score mapped to 0.5 (robust SDs above authentic error)"})
     combine: Literal["max", "mean"] = field(default="max", metadata={"help": "how per-modality tracks make the score"})
     topk: float = field(default=0.125, metadata={"help": "video score = mean of this top fraction of snippet scores"})
@@ -54,6 +56,7 @@ class MAEScorer(Scorer):
         self._model: Any = None
         self._standardizer: Standardizer | None = None
         self._calibration: Calibration | None = None
+        self._weights: list[np.ndarray] | None = None
         self._arch: dict[str, int] = {}
         self._device = "cpu"
 
@@ -76,7 +79,7 @@ class MAEScorer(Scorer):
         fit_on = [features[i] for i in order[n_hold:]]
 
         self._device = ctx.device
-        self._standardizer = Standardizer.fit(fit_on)
+        self._standardizer = Standardizer.fit(fit_on, center=self.center)
         self._build(seed=ctx.seed)
         videos = [self._standardizer.apply(f) for f in fit_on]
         held_videos = [self._standardizer.apply(f) for f in held]
@@ -85,7 +88,12 @@ class MAEScorer(Scorer):
             device=ctx.device, seed=ctx.seed, progress=ctx.progress, log=ctx.log,
         )
         # held-out authentic videos define "normal error"; without any, the fit set does
-        self._calibration = Calibration.fit(self._log_errors(held_videos or videos))
+        reference = held_videos or videos
+        self._weights = None
+        if self.whiten:
+            scale = mae_engine.residual_scale(self._model, reference, window=self.window, block=self.block, device=ctx.device)
+            self._weights = [(1.0 / s).astype(np.float32) for s in scale]
+        self._calibration = Calibration.fit(self._log_errors(reference))
         summary.update(videos=len(fit_on), calibration_videos=len(held_videos) or len(videos))
         return summary
 
@@ -119,7 +127,9 @@ class MAEScorer(Scorer):
         assert self._standardizer is not None
         out: dict[str, list[np.ndarray]] = {m: [] for m in self._standardizer.modalities}
         for video in videos:
-            err = reconstruction_errors(self._model, video, window=self.window, block=self.block, device=self._device)
+            err = reconstruction_errors(
+                self._model, video, window=self.window, block=self.block, weights=self._weights, device=self._device
+            )
             for m, row in zip(self._standardizer.modalities, err):
                 out[m].append(smooth(np.log(row + 1e-8), self.smooth))
         return out
@@ -162,9 +172,12 @@ class MAEScorer(Scorer):
         self._require_model()
         assert self._standardizer is not None and self._calibration is not None
         tensors = {**self._standardizer.tensors(), **state_to_numpy(self._model, "model.")}
+        for m, w in zip(self._standardizer.modalities, self._weights or []):
+            tensors[f"whiten.{m}"] = w
         meta = {
             "format": STATE_FORMAT,
             "modalities": self._standardizer.modalities,
+            "center": self._standardizer.center,
             "dims": self._standardizer.dims,
             "arch": self._arch,
             "calibration": self._calibration.as_meta(),
@@ -177,8 +190,10 @@ class MAEScorer(Scorer):
         if meta.get("format") != STATE_FORMAT:
             raise ModelError(f"mae model state format {meta.get('format')!r} is not {STATE_FORMAT}",
                              hint="retrain the model with this plugin version")
-        self._standardizer = Standardizer.from_tensors(meta["modalities"], tensors)
+        self._standardizer = Standardizer.from_tensors(meta["modalities"], tensors, center=bool(meta.get("center", False)))
         self._calibration = Calibration.from_meta(meta["calibration"])
+        mods = self._standardizer.modalities
+        self._weights = [np.asarray(tensors[f"whiten.{m}"]) for m in mods] if f"whiten.{mods[0]}" in tensors else None
         self._build(meta["arch"])
         load_numpy_state(self._model, dict(tensors), "model.")
         self._model.to(self._device)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +12,7 @@ import torch
 from forensicloc.api import ProgressCallback, no_progress
 from forensicloc_rtdeeploc.batching import autocast, chunks, copy_state, optimizer_and_schedule, pad_batch
 from forensicloc_rtdeeploc.losses import masked_reconstruction_loss
-from forensicloc_rtdeeploc.mae_model import AVMaskedAutoencoder, scoring_masks, training_masks
+from forensicloc_rtdeeploc.mae_model import AVMaskedAutoencoder, scoring_masks, token_errors, training_masks
 from forensicloc_rtdeeploc.tracks import window_starts
 
 #: a video as the engine sees it: per-modality standardised ``[T, D_m]`` arrays
@@ -106,6 +106,27 @@ def heldout_error(model: AVMaskedAutoencoder, videos: Sequence[Video], cfg: MAET
     return float(np.mean(per_video))
 
 
+def _scoring_batches(
+    model: AVMaskedAutoencoder, video: Video, window: int, block: int, cross: bool, device: str, max_batch: int
+) -> Iterator[tuple[list[int], torch.Tensor, list[torch.Tensor], list[torch.Tensor]]]:
+    """The deterministic scoring passes over a video, in batches: ``(window starts,
+    hidden [b, M, L], predictions, inputs)``; windows of ``window`` snippets, half
+    overlap, the last one ending at the video's end."""
+    model.eval()
+    length = int(video[0].shape[0])
+    span = min(window, length)
+    starts = window_starts(length, span, max(1, span // 2))
+    masks = scoring_masks(span, len(video), block, cross).to(device)  # [P, M, L]
+    items = [(s, p) for s in starts for p in range(masks.shape[0])]
+    for part in chunks(len(items), max_batch):
+        batch = items[part]
+        inputs, valid = pad_batch([[x[s : s + span] for x in video] for s, _ in batch], span, device)
+        hide = masks[[p for _, p in batch]]
+        with autocast(device):
+            preds = model(inputs, hide, valid)
+        yield [s for s, _ in batch], hide, [p.float() for p in preds], inputs
+
+
 @torch.inference_mode()
 def reconstruction_errors(
     model: AVMaskedAutoencoder,
@@ -114,37 +135,55 @@ def reconstruction_errors(
     window: int,
     block: int,
     cross: bool = True,
+    weights: Sequence[np.ndarray] | None = None,
     device: str = "cpu",
     max_batch: int = 256,
 ) -> np.ndarray:
     """``[M, T]`` error of every token, each reconstructed while hidden.
 
-    Windows of ``window`` snippets with half overlap cover the video; in each, the
-    deterministic :func:`scoring_masks` passes hide every token (once in a block pass,
-    once in a cross pass); a token's error is the mean over the passes that hid it, and
-    overlapping windows are averaged. No randomness: scores repeat exactly.
+    In each window, the deterministic :func:`scoring_masks` passes hide every token
+    (once in each block pass set, once in a cross pass); a token's error is the mean
+    over the passes that hid it, and overlapping windows are averaged. ``weights``
+    (per modality ``[D_m]``) weigh the feature dims. No randomness: scores repeat exactly.
     """
-    model.eval()
     length = int(video[0].shape[0])
-    span = min(window, length)
-    starts = window_starts(length, span, max(1, span // 2))
-    masks = scoring_masks(span, len(video), block, cross).to(device)  # [P, M, L]
-    passes = masks.shape[0]
-    items = [(s, p) for s in starts for p in range(passes)]
+    w = [torch.as_tensor(x, dtype=torch.float32, device=device) for x in weights] if weights is not None else None
+    err_sum: dict[int, torch.Tensor] = {}  # window start -> [M, L] summed error over hiding passes
+    hidden: dict[int, torch.Tensor] = {}  # window start -> [M, L] number of hiding passes
+    for starts, hide, preds, inputs in _scoring_batches(model, video, window, block, cross, device, max_batch):
+        errors = token_errors(preds, inputs, w) * hide.float()
+        for s, err, h in zip(starts, errors, hide.float()):
+            err_sum[s] = err_sum.get(s, 0.0) + err
+            hidden[s] = hidden.get(s, 0.0) + h
     total = np.zeros((len(video), length))
     count = np.zeros(length)
-    per_token = masks.float().sum(dim=0).clamp_min(1.0)  # [M, L]
-    window_err: dict[int, torch.Tensor] = {}
-    for part in chunks(len(items), max_batch):
-        batch = items[part]
-        inputs, valid = pad_batch([[x[s : s + span] for x in video] for s, _ in batch], span, device)
-        hide = masks[[p for _, p in batch]]
-        with autocast(device):
-            errors = model.token_errors(inputs, hide, valid)  # [b, M, L]
-        errors = errors.float() * hide.float()
-        for (s, _), err in zip(batch, errors):
-            window_err[s] = window_err.get(s, 0.0) + err
-    for s, err in window_err.items():
-        total[:, s : s + span] += (err / per_token).cpu().numpy()
-        count[s : s + span] += 1
+    for s, err in err_sum.items():
+        mean = (err / hidden[s].clamp_min(1.0)).cpu().numpy()
+        total[:, s : s + mean.shape[1]] += mean
+        count[s : s + mean.shape[1]] += 1
     return total / np.maximum(count, 1)[None, :]
+
+
+@torch.inference_mode()
+def residual_scale(
+    model: AVMaskedAutoencoder,
+    videos: Sequence[Video],
+    *,
+    window: int,
+    block: int,
+    cross: bool = True,
+    device: str = "cpu",
+    max_batch: int = 256,
+) -> list[np.ndarray]:
+    """Per modality ``[D_m]``: mean squared residual of each feature dim over hidden
+    tokens of authentic videos — the scale that whitens residuals before they are
+    averaged, so that dims the model predicts well count as much as unpredictable ones."""
+    sums = [np.zeros(x.shape[1]) for x in videos[0]]
+    counts = np.zeros(len(sums))
+    for video in videos:
+        for _, hide, preds, inputs in _scoring_batches(model, video, window, block, cross, device, max_batch):
+            for m, (p, x) in enumerate(zip(preds, inputs)):
+                h = hide[:, m].float()[..., None]  # [b, L, 1]
+                sums[m] += (((p - x.float()) ** 2) * h).sum(dim=(0, 1)).cpu().numpy()
+                counts[m] += float(h.sum())
+    return [np.maximum(s / max(c, 1.0), 1e-4) for s, c in zip(sums, counts)]

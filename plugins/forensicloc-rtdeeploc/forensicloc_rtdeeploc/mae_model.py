@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -27,11 +28,49 @@ def sinusoid(length: int, dim: int, device: torch.device | None = None) -> torch
     return out
 
 
-def _encoder(d_model: int, heads: int, layers: int, dropout: float) -> nn.TransformerEncoder:
-    layer = nn.TransformerEncoderLayer(
-        d_model, heads, dim_feedforward=2 * d_model, dropout=dropout, batch_first=True, norm_first=True
-    )
-    return nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+class Block(nn.Module):
+    """Pre-norm transformer block (self-attention + MLP) with a key mask.
+
+    Written on :func:`torch.nn.functional.scaled_dot_product_attention` rather than
+    ``nn.TransformerEncoderLayer``, whose CPU inference fast path is several times slower
+    with a padding mask, and whose results then differ between training and eval mode.
+    """
+
+    def __init__(self, dim: int, heads: int, dropout: float = 0.0):
+        super().__init__()
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+        self.drop = nn.Dropout(dropout)
+        self.attn_dropout = dropout
+
+    def forward(self, x: torch.Tensor, attend: torch.Tensor) -> torch.Tensor:
+        """:param x: ``[B, N, d]``; :param attend: ``[B, N]`` bool, keys that may be
+        attended to (at least one per row). :returns: ``[B, N, d]``."""
+        batch, n, dim = x.shape
+        q, k, v = self.qkv(self.norm1(x)).reshape(batch, n, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
+        h = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=attend[:, None, None, :], dropout_p=self.attn_dropout if self.training else 0.0
+        )
+        x = x + self.drop(self.proj(h.transpose(1, 2).reshape(batch, n, dim)))
+        return x + self.drop(self.mlp(self.norm2(x)))
+
+
+class Encoder(nn.Module):
+    """A stack of :class:`Block` s and a final LayerNorm."""
+
+    def __init__(self, dim: int, heads: int, layers: int, dropout: float = 0.0):
+        super().__init__()
+        self.blocks = nn.ModuleList(Block(dim, heads, dropout) for _ in range(layers))
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x: torch.Tensor, attend: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            x = block(x, attend)
+        return self.norm(x)
 
 
 class AVMaskedAutoencoder(nn.Module):
@@ -57,11 +96,9 @@ class AVMaskedAutoencoder(nn.Module):
         self.d_model = d_model
         self.embed = nn.ModuleList(nn.Linear(d, d_model) for d in self.dims)
         self.modality = nn.Parameter(torch.zeros(len(self.dims), d_model))
-        self.encoder = _encoder(d_model, heads, layers, dropout)
-        self.encoder_norm = nn.LayerNorm(d_model)
+        self.encoder = Encoder(d_model, heads, layers, dropout)
         self.mask_token = nn.Parameter(torch.zeros(d_model))
-        self.decoder = _encoder(d_model, heads, decoder_layers, dropout)
-        self.decoder_norm = nn.LayerNorm(d_model)
+        self.decoder = Encoder(d_model, heads, decoder_layers, dropout)
         self.heads = nn.ModuleList(nn.Linear(d_model, d) for d in self.dims)
         nn.init.normal_(self.modality, std=0.02)
         nn.init.normal_(self.mask_token, std=0.02)
@@ -85,22 +122,38 @@ class AVMaskedAutoencoder(nn.Module):
         pos = self._position(tokens, length)
         padded = (~valid)[:, None, :].expand(-1, len(self.dims), -1).reshape(batch, -1)
         hidden = masked.reshape(batch, -1) | padded
-        encoded = self.encoder_norm(self.encoder(tokens + pos, src_key_padding_mask=hidden))
+        encoded = self.encoder(tokens + pos, ~hidden)
         decoder_in = torch.where(hidden[..., None], self.mask_token.to(encoded.dtype), encoded) + pos
-        decoded = self.decoder_norm(self.decoder(decoder_in, src_key_padding_mask=padded))
+        decoded = self.decoder(decoder_in, ~padded)
         decoded = decoded.reshape(batch, len(self.dims), length, self.d_model)
         return [head(decoded[:, m]) for m, head in enumerate(self.heads)]
 
     def token_errors(
-        self, inputs: Sequence[torch.Tensor], masked: torch.Tensor, valid: torch.Tensor
+        self,
+        inputs: Sequence[torch.Tensor],
+        masked: torch.Tensor,
+        valid: torch.Tensor,
+        weights: Sequence[torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """``[B, M, T]`` unreduced squared error per token (mean over feature dims).
 
         Kept unreduced: the loss averages it over masked tokens, the scorer reads it
-        per snippet and modality.
+        per snippet and modality. ``weights`` (per modality ``[D_m]``) weigh the feature
+        dims in the mean (the scorer whitens residuals with them).
         """
         preds = self.forward(inputs, masked, valid)
-        return torch.stack([((p.float() - x.float()) ** 2).mean(dim=-1) for p, x in zip(preds, inputs)], dim=1)
+        return token_errors(preds, inputs, weights)
+
+
+def token_errors(
+    preds: Sequence[torch.Tensor], inputs: Sequence[torch.Tensor], weights: Sequence[torch.Tensor] | None = None
+) -> torch.Tensor:
+    """``[B, M, T]``: per token ``mean_d w_d (pred_d - x_d)^2`` (``w = 1`` by default)."""
+    out = []
+    for m, (p, x) in enumerate(zip(preds, inputs)):
+        sq = (p.float() - x.float()) ** 2
+        out.append((sq * weights[m]).mean(dim=-1) if weights is not None else sq.mean(dim=-1))
+    return torch.stack(out, dim=1)
 
 
 # --------------------------------------------------------------------------- masks

@@ -20,25 +20,31 @@ MAD_TO_STD = 1.4826
 @dataclass
 class Standardizer:
     """Per-modality feature mean/std of the training videos (stored with the model),
-    so features of any extractor scale reach the network at unit variance."""
+    so features of any extractor scale reach the network at unit variance.
+
+    With ``center``, each video is first centred on its own per-dim median: what is left
+    is how a snippet deviates from the rest of its video — where a few-word forgery shows
+    (a noise floor, a colour balance, a voice) — not who is speaking in which room.
+    """
 
     modalities: list[str]
     mean: dict[str, np.ndarray]
     std: dict[str, np.ndarray]
+    center: bool = False
 
     @classmethod
-    def fit(cls, features: Sequence[Features]) -> Standardizer:
+    def fit(cls, features: Sequence[Features], center: bool = False) -> Standardizer:
         if not features:
             raise BadInputError("no training video to learn feature statistics from",
                                 hint="check that the dataset's train split has authentic videos")
         modalities = sorted(features[0].streams)
         mean, std = {}, {}
         for m in modalities:
-            stacked = np.concatenate([f.streams[m] for f in features], axis=0).astype(np.float64)
+            stacked = np.concatenate([_centred(f.streams[m], center) for f in features], axis=0).astype(np.float64)
             mean[m] = stacked.mean(axis=0).astype(np.float32)
             # floor: a constant feature column must not blow up to inf
             std[m] = np.maximum(stacked.std(axis=0), 1e-3 * max(1.0, float(np.abs(stacked).mean()))).astype(np.float32)
-        return cls(modalities, mean, std)
+        return cls(modalities, mean, std, center)
 
     @property
     def dims(self) -> dict[str, int]:
@@ -55,7 +61,7 @@ class Standardizer:
     def apply(self, features: Features) -> list[np.ndarray]:
         """Per modality ``[T, D_m]`` float32, standardised and clipped to ``[-10, 10]``."""
         return [
-            np.clip((features.streams[m] - self.mean[m]) / self.std[m], -10.0, 10.0).astype(np.float32)
+            np.clip((_centred(features.streams[m], self.center) - self.mean[m]) / self.std[m], -10.0, 10.0).astype(np.float32)
             for m in self.modalities
         ]
 
@@ -67,13 +73,23 @@ class Standardizer:
         return out
 
     @classmethod
-    def from_tensors(cls, modalities: Sequence[str], tensors: Mapping[str, np.ndarray], prefix: str = "") -> Standardizer:
+    def from_tensors(
+        cls, modalities: Sequence[str], tensors: Mapping[str, np.ndarray], prefix: str = "", center: bool = False
+    ) -> Standardizer:
         mods = list(modalities)
         return cls(
             mods,
             {m: np.asarray(tensors[f"{prefix}mean.{m}"], dtype=np.float32) for m in mods},
             {m: np.asarray(tensors[f"{prefix}std.{m}"], dtype=np.float32) for m in mods},
+            center,
         )
+
+
+def _centred(x: np.ndarray, center: bool) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if not center or x.shape[0] == 0:
+        return x
+    return x - np.median(x, axis=0, keepdims=True)
 
 
 def smooth(x: np.ndarray, width: int) -> np.ndarray:

@@ -124,3 +124,15 @@ def test_training_masks_respect_padding_and_ratio():
     assert not mixed[:, :, 12:].any()
     visible = (~mixed & valid[:, None, :]).flatten(1).any(dim=1)
     assert visible.all()
+
+
+def test_centred_standardizer_removes_each_videos_own_level():
+    from forensicloc_rtdeeploc.tracks import Standardizer
+
+    rng = np.random.default_rng(0)
+    base = [rng.normal(size=(50, 3)).astype(np.float32) for _ in range(4)]
+    videos = [Features({"audio": b + 10.0 * i, "visual": b}) for i, b in enumerate(base)]
+    std = Standardizer.fit(videos, center=True)
+    a, b = std.apply(videos[0])[0], std.apply(videos[3])[0]
+    assert abs(np.median(a)) < 0.2 and abs(np.median(b)) < 0.2  # the +30 offset is gone
+    assert np.allclose(std.apply(videos[3])[0], std.apply(Features({"audio": base[3], "visual": base[3]}))[0], atol=1e-5)

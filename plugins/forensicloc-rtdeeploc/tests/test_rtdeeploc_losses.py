@@ -94,3 +94,17 @@ def test_reconstruction_loss_counts_masked_tokens_only():
     errors = torch.tensor([[[1.0, 9.0], [3.0, 9.0]]])
     masked = torch.tensor([[[True, False], [True, False]]])
     assert masked_reconstruction_loss(errors, masked).item() == 2.0
+
+
+def test_snippet_bce_balances_the_two_sides():
+    from forensicloc_rtdeeploc.losses import snippet_bce
+
+    logits = torch.tensor([[4.0, -4.0, -4.0, -4.0, -4.0, -4.0]])
+    pos = torch.tensor([[True, False, False, False, False, False]])
+    neg = ~pos
+    right = snippet_bce(logits, pos, neg)
+    wrong = snippet_bce(-logits, pos, neg)
+    assert right < 0.05 < wrong
+    # one positive weighs as much as the five negatives together
+    one_bad_pos = snippet_bce(torch.tensor([[-4.0, -4.0, -4.0, -4.0, -4.0, -4.0]]), pos, neg)
+    assert one_bad_pos > 4.0
