@@ -128,6 +128,7 @@ def save_model(
     from safetensors.numpy import save_file
 
     from forensicloc import __version__
+    from forensicloc.report import write_json
 
     directory = Path(directory)
     tensors, meta = scorer.state()
@@ -143,9 +144,9 @@ def save_model(
         rate=float(getattr(extractor, "rate", DEFAULT_RATE)),
         plugin=_plugin_of(scorer.name),
         forensicloc_version=__version__,
-        train=_jsonable(dict(train_summary or {})),
-        validation=_jsonable(dict(validation or {})),
-        meta=_jsonable(dict(meta)),
+        train=dict(train_summary or {}),
+        validation=dict(validation or {}),
+        meta=dict(meta),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
     try:
@@ -154,21 +155,15 @@ def save_model(
         raise ModelError(f"cannot create model directory {directory}: {exc.strerror}", path=directory,
                          hint="choose a writable --out directory") from None
     arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
-    _atomic_write(directory / MODEL_FILE, lambda tmp: save_file(arrays, str(tmp)))
-    text = json.dumps(card.as_json(), indent=2, sort_keys=False) + "\n"
-    _atomic_write(directory / CONFIG_FILE, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    return directory
-
-
-def _atomic_write(target: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{MODEL_FILE}.", dir=directory)
     os.close(fd)
     try:
-        write(tmp)
-        os.replace(tmp, target)
+        save_file(arrays, tmp)
+        os.replace(tmp, directory / MODEL_FILE)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        Path(tmp).unlink(missing_ok=True)
+    write_json(directory / CONFIG_FILE, card.as_json())  # numpy values converted, NaN -> null
+    return directory
 
 
 def _plugin_of(scorer_name: str) -> dict[str, Any]:
@@ -185,23 +180,6 @@ def _plugin_of(scorer_name: str) -> dict[str, Any]:
         "distribution": info.distribution if info else None,
         "version": info.version if info else None,
     }
-
-
-def _jsonable(value: Any) -> Any:
-    """Numpy scalars/arrays and paths made JSON-friendly (summaries come from plugins)."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 # --------------------------------------------------------------------------- load
@@ -341,12 +319,12 @@ def _defaults_file() -> Path:
 
 def set_default_model(scorer_name: str, directory: str | os.PathLike[str]) -> None:
     """Record ``directory`` as the model ``run`` uses for ``scorer_name`` by default."""
+    from forensicloc.report import write_json
+
     path = _defaults_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
     defaults = _read_defaults(path)
     defaults[scorer_name] = str(Path(directory).resolve())
-    text = json.dumps(defaults, indent=2, sort_keys=True) + "\n"
-    _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    write_json(path, dict(sorted(defaults.items())))
 
 
 def _read_defaults(path: Path) -> dict[str, str]:

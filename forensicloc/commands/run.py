@@ -178,6 +178,8 @@ def plot_tracks(path: str | os.PathLike[str], results: Mapping[str, tuple[Any, S
         ax.plot(t, track.scores, linewidth=1.5, color="black", label="score")
         ax.set_title(f"{name} (video score {track.video_level:.3f})", fontsize=9, loc="left")
         ax.set_xlim(0, max(float(track.duration or 0.0), 1e-3))
+        if track.length and track.scores.min() >= 0:
+            ax.set_ylim(bottom=0)
         ax.set_ylabel("score", fontsize=8)
         ax.grid(alpha=0.25)
         ax.legend(loc="upper right", fontsize=7, ncol=4)

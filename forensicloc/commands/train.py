@@ -152,8 +152,8 @@ def _summary_table(name: str, supervision: str, summary: dict[str, Any], result:
     dev = summary["dev"]
     table.add_row("dev videos", f"{dev['videos']} ({dev['real']} real, {dev['fake']} fake)")
     for key, value in result.validation.items():
-        note = " (information only)" if key.startswith("AP") else " (selects the model)" if key == "auc" else ""
-        table.add_row(f"dev {key}", f"{100 * value:.2f}{note}")
+        note = " (information only)" if key.startswith("AP") else ""
+        table.add_row(f"dev {key.upper() if key == 'auc' else key}", f"{100 * value:.2f}{note}")
     table.add_row("training time", f"{result.seconds:.1f} s")
     table.add_row("model", str(target))
     return table

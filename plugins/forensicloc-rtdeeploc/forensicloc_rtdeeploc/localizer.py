@@ -61,6 +61,7 @@ class RTDeepLocScorer(Scorer):
     fuse: float = field(default=0.0, metadata={"help": "weight of the MAE score in the output score (0 = localizer only)"})
     cue_model: str | None = field(default=None, metadata={"help": "trained mae model directory to use as cue (default: train one on the real videos)"})
     mae_options: dict = field(default_factory=dict, metadata={"help": "options of the internal mae cue model, as JSON"})
+    threads: int = field(default=1, metadata={"help": "torch CPU threads while training/scoring (0 = torch's default)"})
 
     def __post_init__(self) -> None:
         self._mae: MAEScorer | None = None
@@ -97,6 +98,21 @@ class RTDeepLocScorer(Scorer):
     # -- training -------------------------------------------------------------------
 
     def fit(self, train: Sequence[Sample], ctx: FitContext) -> dict[str, Any]:
+        from forensicloc_rtdeeploc.batching import cpu_threads
+
+        with cpu_threads(self.threads, ctx.device):
+            return self._fit(train, ctx)
+
+    def score_batch(self, batch: Sequence[Features]) -> list[ScoreTrack]:
+        from forensicloc_rtdeeploc.batching import cpu_threads
+
+        with cpu_threads(self.threads, self._device):
+            return [self._score(f) for f in batch]
+
+    def score(self, features: Features) -> ScoreTrack:
+        return self.score_batch([features])[0]
+
+    def _fit(self, train: Sequence[Sample], ctx: FitContext) -> dict[str, Any]:
         from forensicloc_rtdeeploc import localizer_engine
 
         samples = list(train)  # loads each video's features once
@@ -163,7 +179,7 @@ class RTDeepLocScorer(Scorer):
 
     # -- scoring --------------------------------------------------------------------
 
-    def score(self, features: Features) -> ScoreTrack:
+    def _score(self, features: Features) -> ScoreTrack:
         import torch
 
         if self._model is None or self._mae is None:
@@ -241,9 +257,11 @@ class RTDeepLocScorer(Scorer):
 
 def _load_cue_model(directory: str, device: str) -> MAEScorer:
     """A trained ``mae`` model directory, loaded through the core's model loader."""
+    from pathlib import Path
+
     from forensicloc.models import load_model
 
-    scorer, _ = load_model(directory)
+    scorer, _ = load_model(Path(directory).expanduser())
     if not isinstance(scorer, MAEScorer):
         raise ModelError(
             f"cue_model {directory} holds a {scorer.name!r} model, not an mae one",

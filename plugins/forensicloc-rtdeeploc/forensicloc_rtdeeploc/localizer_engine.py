@@ -141,11 +141,11 @@ def train_localizer(
         auc = metrics.get("auc")
         if auc is not None and auc >= best_auc:  # ties: the later, longer-trained epoch
             best_auc, best_state, best_epoch = auc, copy_state(model), epoch
-        shown = ", ".join(f"dev {k} {v:.3f}" for k, v in metrics.items())
+        shown = " ".join(f"{k.upper() if k == 'auc' else k} {v:.3f}" for k, v in metrics.items())
         log(
-            f"localizer epoch {epoch}/{cfg.epochs}: loss {history['loss'][-1]:.4f} "
-            f"(mil {history['mil'][-1]:.4f}, pull {history['pull'][-1]:.4f}, push {history['push'][-1]:.4f})"
-            + (f", {shown}" if shown else "")
+            f"localizer {epoch}/{cfg.epochs}: loss {history['loss'][-1]:.3f} "
+            f"(mil {history['mil'][-1]:.3f} pull {history['pull'][-1]:.3f} push {history['push'][-1]:.3f})"
+            + (f" dev {shown}" if shown else "")
         )
         progress(epoch, cfg.epochs, f"localizer epoch {epoch}/{cfg.epochs} loss {history['loss'][-1]:.4f}")
     if best_state is not None:

@@ -52,6 +52,8 @@ class MAEScorer(Scorer):
     combine: Literal["max", "mean"] = field(default="max", metadata={"help": "how per-modality tracks make the score"})
     topk: float = field(default=0.125, metadata={"help": "video score = mean of this top fraction of snippet scores"})
 
+    threads: int = field(default=1, metadata={"help": "torch CPU threads while training/scoring (0 = torch's default)"})
+
     def __post_init__(self) -> None:
         self._model: Any = None
         self._standardizer: Standardizer | None = None
@@ -63,6 +65,21 @@ class MAEScorer(Scorer):
     # -- training -------------------------------------------------------------------
 
     def fit(self, train: Sequence[Sample], ctx: FitContext) -> dict[str, Any]:
+        from forensicloc_rtdeeploc.batching import cpu_threads
+
+        with cpu_threads(self.threads, ctx.device):
+            return self._fit(train, ctx)
+
+    def score_batch(self, batch: Sequence[Features]) -> list[ScoreTrack]:
+        from forensicloc_rtdeeploc.batching import cpu_threads
+
+        with cpu_threads(self.threads, self._device):
+            return [self._score(f) for f in batch]
+
+    def score(self, features: Features) -> ScoreTrack:
+        return self.score_batch([features])[0]
+
+    def _fit(self, train: Sequence[Sample], ctx: FitContext) -> dict[str, Any]:
         """Train on authentic videos; calibrate errors on a held-out part of them."""
         from forensicloc_rtdeeploc import mae_engine
 
@@ -154,7 +171,7 @@ class MAEScorer(Scorer):
         logs = self._log_errors([self._standardizer.apply(features)])
         return {m: self._calibration.z(m, tracks[0]) for m, tracks in logs.items()}
 
-    def score(self, features: Features) -> ScoreTrack:
+    def _score(self, features: Features) -> ScoreTrack:
         z = self.z_tracks(features)
         tracks = {m: squash(v, self.offset) for m, v in z.items()}
         stacked = np.stack(list(tracks.values()))

@@ -93,7 +93,7 @@ def train_mae(
         held.append(heldout_error(model, heldout, cfg, device) if heldout else losses[-1])
         if held[-1] < best:
             best, best_state, best_epoch = held[-1], copy_state(model), epoch
-        log(f"mae epoch {epoch}/{cfg.epochs}: loss {losses[-1]:.4f}, held-out error {held[-1]:.4f}")
+        log(f"mae {epoch}/{cfg.epochs}: loss {losses[-1]:.3f}, held-out authentic error {held[-1]:.3f}")
         progress(epoch, cfg.epochs, f"mae epoch {epoch}/{cfg.epochs} loss {losses[-1]:.4f}")
     if best_state is not None:
         model.load_state_dict(best_state)

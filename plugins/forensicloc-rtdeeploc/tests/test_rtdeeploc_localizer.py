@@ -99,3 +99,18 @@ def test_uses_a_trained_cue_model(tmp_path):
     assert summary["mae"] == {"model": str(tmp_path / "mae")}
     sample = toy_samples(1, 0, seed=6)[0]
     assert np.allclose(scorer.score(sample.features).modalities["audio"], mae.score(sample.features).modalities["audio"])
+
+
+def test_deterministic_for_a_seed():
+    from forensicloc.device import seed_everything
+
+    train = toy_samples(5, 5, seed=7, length=(40, 50))
+    probe = toy_samples(0, 1, seed=11)[0].features
+
+    def run():
+        seed_everything(3)
+        scorer = RTDeepLocScorer(epochs=2, **{**TINY, "mae_options": {**MAE_TINY, "epochs": 1}})
+        scorer.fit(train, FitContext(seed=3))
+        return scorer.score(probe).scores
+
+    assert np.array_equal(run(), run())
