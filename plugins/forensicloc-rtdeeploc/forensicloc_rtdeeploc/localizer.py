@@ -16,8 +16,9 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from forensicloc.api import Features, FitContext, Sample, Scorer, ScoreTrack
+from forensicloc.api import Features, FitContext, Sample, ScoreTrack
 from forensicloc.errors import BadInputError, ModelError
+from forensicloc_rtdeeploc.base import ThreadLimitedScorer
 from forensicloc_rtdeeploc.mae import MAEScorer
 from forensicloc_rtdeeploc.tracks import Standardizer, smooth, squash
 
@@ -31,7 +32,7 @@ CUE_SCALE = 4.0
 
 
 @dataclass(eq=False)
-class RTDeepLocScorer(Scorer):
+class RTDeepLocScorer(ThreadLimitedScorer):
     """Temporal localizer over features ‖ MAE cues, trained with MIL + AICL."""
 
     name: ClassVar[str] = "rtdeeploc"
@@ -96,21 +97,6 @@ class RTDeepLocScorer(Scorer):
         return np.concatenate([*parts, *cues], axis=1).astype(np.float32)
 
     # -- training -------------------------------------------------------------------
-
-    def fit(self, train: Sequence[Sample], ctx: FitContext) -> dict[str, Any]:
-        from forensicloc_rtdeeploc.batching import cpu_threads
-
-        with cpu_threads(self.threads, ctx.device):
-            return self._fit(train, ctx)
-
-    def score_batch(self, batch: Sequence[Features]) -> list[ScoreTrack]:
-        from forensicloc_rtdeeploc.batching import cpu_threads
-
-        with cpu_threads(self.threads, self._device):
-            return [self._score(f) for f in batch]
-
-    def score(self, features: Features) -> ScoreTrack:
-        return self.score_batch([features])[0]
 
     def _fit(self, train: Sequence[Sample], ctx: FitContext) -> dict[str, Any]:
         from forensicloc_rtdeeploc import localizer_engine

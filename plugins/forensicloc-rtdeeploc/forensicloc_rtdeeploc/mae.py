@@ -14,8 +14,9 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from forensicloc.api import Features, FitContext, Sample, Scorer, ScoreTrack
+from forensicloc.api import Features, FitContext, Sample, ScoreTrack
 from forensicloc.errors import BadInputError, ModelError
+from forensicloc_rtdeeploc.base import ThreadLimitedScorer
 from forensicloc_rtdeeploc.tracks import Calibration, Standardizer, smooth, squash, topk_mean
 
 #: bump when the saved state layout changes
@@ -24,7 +25,7 @@ ARCH_KEYS = ("d_model", "layers", "heads", "decoder_layers")
 
 
 @dataclass(eq=False)
-class MAEScorer(Scorer):
+class MAEScorer(ThreadLimitedScorer):
     """Masked audio-visual autoencoder; score = calibrated reconstruction error."""
 
     name: ClassVar[str] = "mae"
@@ -63,21 +64,6 @@ class MAEScorer(Scorer):
         self._device = "cpu"
 
     # -- training -------------------------------------------------------------------
-
-    def fit(self, train: Sequence[Sample], ctx: FitContext) -> dict[str, Any]:
-        from forensicloc_rtdeeploc.batching import cpu_threads
-
-        with cpu_threads(self.threads, ctx.device):
-            return self._fit(train, ctx)
-
-    def score_batch(self, batch: Sequence[Features]) -> list[ScoreTrack]:
-        from forensicloc_rtdeeploc.batching import cpu_threads
-
-        with cpu_threads(self.threads, self._device):
-            return [self._score(f) for f in batch]
-
-    def score(self, features: Features) -> ScoreTrack:
-        return self.score_batch([features])[0]
 
     def _fit(self, train: Sequence[Sample], ctx: FitContext) -> dict[str, Any]:
         """Train on authentic videos; calibrate errors on a held-out part of them."""
