@@ -57,7 +57,7 @@ Writes ``benchmarks/results/speed.json`` and prints a compact table.
     python benchmarks/speed.py [--repeats 5] [--videos 30] [--epochs 2] [--long 60]
                                  [--threads default,1] [--memory-long 600 ...] [--quick]
 
-``--quick``: 12 videos, one training epoch, for a check in about two minutes. The default
+``--quick``: 12 videos, one training epoch, for a check in two to three minutes. The default
 run takes a few minutes on 2 cores.
 """
 
@@ -581,7 +581,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--long", type=float, default=60.0, help="length (s) of the video `run` is timed on")
     parser.add_argument("--scorers", default=None, help="comma-separated scorers [default: every installed one]")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="12 videos, 1 epoch: a check in about two minutes")
+    parser.add_argument("--quick", action="store_true", help="12 videos, 1 epoch: a check in two to three minutes")
     parser.add_argument("--threads", default="default,1",
                         help="torch thread settings every scorer is timed under: 'default' (torch's choice) and/or counts")
     parser.add_argument("--no-cli", action="store_true", help="skip the CLI timing and the memory measurements")
