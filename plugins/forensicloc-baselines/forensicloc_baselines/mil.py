@@ -49,6 +49,7 @@ class MILScorer(Scorer):
     batch_size: int = field(default=16, metadata={"help": "videos per batch"})
     lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
     weight_decay: float = field(default=1e-4, metadata={"help": "Adam weight decay"})
+    threads: int = field(default=1, metadata={"help": "torch CPU threads while training/scoring (0 = torch's default)"})
     center: bool = field(
         default=False,
         metadata={"help": "subtract each video's mean feature first (removes speaker and recording identity)"},
@@ -66,6 +67,12 @@ class MILScorer(Scorer):
     # -- fitting -----------------------------------------------------------------
 
     def fit(self, train: Sequence[Sample], ctx: FitContext) -> dict[str, Any]:
+        from forensicloc_baselines.mil_net import cpu_threads
+
+        with cpu_threads(self.threads, ctx.device):
+            return self._fit(train, ctx)
+
+    def _fit(self, train: Sequence[Sample], ctx: FitContext) -> dict[str, Any]:
         import torch
 
         from forensicloc_baselines.mil_net import TemporalMILNet, topk_pool
@@ -157,10 +164,12 @@ class MILScorer(Scorer):
         if self._net is None or self._std is None:
             raise RuntimeError("mil scorer is not fitted: call fit() or load a model")
         check_modalities(features, self._dims, self.name)
+        from forensicloc_baselines.mil_net import cpu_threads
+
         x = self._std(self._input(features)).astype(np.float32)
         was_training = self._net.training
         self._net.eval()
-        with torch.no_grad():
+        with torch.no_grad(), cpu_threads(self.threads, self._device):
             t = torch.from_numpy(x.T[None].copy()).to(self._device)
             logits = self._net(t)[0].float().cpu().numpy().astype(np.float64)
         self._net.train(was_training)

@@ -219,3 +219,15 @@ def test_pca_video_reference_survives_an_unseen_speaker(world: World) -> None:
             assert _span_contrast(track, (40, 60)) > 0.25
             assert 0.2 < float(np.median(track)) < 0.8
     assert spreads["video"] > spreads["global"]  # the global track is pinned near 1
+
+
+def test_mil_thread_limit_is_scoped(world: World) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    seen: list[int] = []
+    scorer = get_component("scorer", "mil")(hidden=8, epochs=1, threads=1)
+    train = [_sample(i, world.video(i, plant="shift" if i % 2 else None), i % 2) for i in range(6)]
+    scorer.fit(train, FitContext(evaluate=lambda s: seen.append(torch.get_num_threads()) or {}))
+    assert seen == [1]
+    assert torch.get_num_threads() == before
