@@ -22,8 +22,9 @@ fully (training length does not change scoring cost).
    * ``score:<name>``: each trained scorer scoring the features *already in memory*
      (``forensicloc.inference.score_records``: the batched path of ``bench``), once
      with torch's default intra-op threads and once with one thread (``<name>@1t``;
-     ``--threads``): on a small, shared machine the two differ by far more than the
-     core count (see the README).
+     ``--threads``; a scorer's own ``threads`` option, where it has one, is set to
+     match): on a small, shared machine the two differ by far more than the core
+     count (see the README).
 
    ``decode`` and ``extract`` alternate video by video (which goes first alternates
    too), so both see the same machine load; the scorers run right after, in the same
@@ -289,23 +290,45 @@ def _summarise(wall: Sequence[float], cpu: Sequence[float], videos: int | None =
 
 
 @contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """torch's intra-op threads set to ``n`` for the block (``None``: leave as is)."""
+def thread_setting(scorer: Any, n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads, or torch's default (``None``).
+
+    Scorers with a ``threads`` option (``mae``, ``rtdeeploc``: they cap torch's
+    threads themselves, 1 by default) get it set to match for the block (0 = torch's
+    default), so that every scorer is timed under both settings whatever it ships with.
+    """
     import torch
 
     before = torch.get_num_threads()
+    own = getattr(scorer, "threads", None)
     if n is not None:
         torch.set_num_threads(n)
+    if own is not None:
+        scorer.threads = 0 if n is None else n
     try:
         yield
     finally:
         torch.set_num_threads(before)
+        if own is not None:
+            scorer.threads = own
 
 
 def variants(scorers: dict[str, Any], threads: Sequence[int | None]) -> list[tuple[str, str, int | None]]:
     """``(key, scorer, torch threads)`` of every timed scorer: ``mae`` with torch's
     default threads, ``mae@1t`` with one thread, ..."""
     return [(name if t is None else f"{name}@{t}t", name, t) for name in scorers for t in threads]
+
+
+def shipped_threads(scorers: dict[str, Any]) -> dict[str, Any]:
+    """The thread count each scorer uses as installed: its ``threads`` option, else
+    torch's default."""
+    import torch
+
+    out: dict[str, Any] = {}
+    for name, scorer in scorers.items():
+        own = getattr(scorer, "threads", None)
+        out[name] = torch.get_num_threads() if own in (None, 0) else min(own, torch.get_num_threads())
+    return out
 
 
 def throughput(
@@ -329,7 +352,7 @@ def throughput(
     for fn in methods.values():
         fn(records[0].path)
     for _, name, t in timed_scorers:
-        with torch_threads(t):
+        with thread_setting(scorers[name], t):
             score_records(scorers[name], records[:2], store)
 
     names = [*methods, *(f"score:{key}" for key, _, _ in timed_scorers)]
@@ -347,7 +370,7 @@ def throughput(
             wall[name].append(w)
             cpu[name].append(c)
         for key, name, t in timed_scorers if r % 2 == 0 else list(reversed(timed_scorers)):
-            with torch_threads(t):
+            with thread_setting(scorers[name], t):
                 w, c, tracks = _timed(lambda: score_records(scorers[name], records, store))
             assert len(tracks) == len(records), tracks.failed
             wall[f"score:{key}"].append(w)
@@ -393,7 +416,7 @@ def run_timings(path: Path, scorers: dict[str, Any], repeats: int, threads: Sequ
     timed_scorers = variants(scorers, threads)
 
     def run(name: str, t: int | None) -> Any:
-        with torch_threads(t):
+        with thread_setting(scorers[name], t):
             return score_video(path, scorers[name], extractor, proposer)
 
     decode_raw(path)  # warm-up: page cache, codec
@@ -688,6 +711,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     tp, run = summary["throughput"], summary["run_60s"]
     keys = [key for key, _, _ in variants(scorers, threads)]
     summary["torch_threads_timed"] = ["default" if t is None else t for t in threads]
+    summary["threads_as_shipped"] = shipped_threads(scorers)
     summary["headline"] = {
         "extract_vs_decode_throughput": tp["ratio_extract_vs_decode"],
         "run_vs_decode_time_60s": {k: v for k, v in run["ratio_run_vs_decode"].items() if k.split("@")[0] == RUN_SCORER},
