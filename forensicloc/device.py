@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Iterator
 
 from forensicloc.errors import ForensiclocError
 
@@ -37,3 +39,25 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def cpu_threads(threads: int, device: str) -> Iterator[None]:
+    """Run the block with at most ``threads`` torch CPU threads (``0``: leave as is).
+
+    Small models gain little from a second thread on an idle machine, while threads
+    that wait on each other on busy cores (other jobs, parallel tests) make a run
+    several times slower. Only CPU devices are affected; the previous setting is
+    restored afterwards.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    wanted = min(threads, before) if threads > 0 and str(device).startswith("cpu") else before
+    if wanted != before:
+        torch.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        if wanted != before:
+            torch.set_num_threads(before)

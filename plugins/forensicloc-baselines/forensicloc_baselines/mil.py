@@ -67,7 +67,7 @@ class MILScorer(Scorer):
     # -- fitting -----------------------------------------------------------------
 
     def fit(self, train: Sequence[Sample], ctx: FitContext) -> dict[str, Any]:
-        from forensicloc_baselines.mil_net import cpu_threads
+        from forensicloc.device import cpu_threads
 
         with cpu_threads(self.threads, ctx.device):
             return self._fit(train, ctx)
@@ -164,7 +164,7 @@ class MILScorer(Scorer):
         if self._net is None or self._std is None:
             raise RuntimeError("mil scorer is not fitted: call fit() or load a model")
         check_modalities(features, self._dims, self.name)
-        from forensicloc_baselines.mil_net import cpu_threads
+        from forensicloc.device import cpu_threads
 
         x = self._std(self._input(features)).astype(np.float32)
         was_training = self._net.training

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import torch
 from torch import nn
 
@@ -44,20 +41,3 @@ def topk_pool(logits: torch.Tensor, mask: torch.Tensor, divisor: int) -> torch.T
     return torch.where(take, ranked, torch.zeros_like(ranked)).sum(dim=1) / k
 
 
-@contextlib.contextmanager
-def cpu_threads(threads: int, device: str) -> Iterator[None]:
-    """Run the block with at most ``threads`` torch CPU threads (``0``: leave as is).
-
-    The network is tiny: a second thread buys little on an idle machine, while threads
-    that wait on each other on busy cores make training several times slower. The
-    previous setting is restored afterwards.
-    """
-    before = torch.get_num_threads()
-    wanted = min(threads, before) if threads > 0 and str(device).startswith("cpu") else before
-    if wanted != before:
-        torch.set_num_threads(wanted)
-    try:
-        yield
-    finally:
-        if wanted != before:
-            torch.set_num_threads(before)

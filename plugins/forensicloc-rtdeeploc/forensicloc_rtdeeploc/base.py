@@ -13,19 +13,19 @@ from forensicloc.api import Features, FitContext, Sample, Scorer, ScoreTrack
 
 
 class ThreadLimitedScorer(Scorer):
-    """``fit`` / ``score_batch`` / ``score`` wrapped in :func:`batching.cpu_threads`."""
+    """``fit`` / ``score_batch`` / ``score`` wrapped in :func:`forensicloc.device.cpu_threads`."""
 
     threads: int
     _device: str
 
     def fit(self, train: Sequence[Sample], ctx: FitContext) -> dict[str, Any]:
-        from forensicloc_rtdeeploc.batching import cpu_threads
+        from forensicloc.device import cpu_threads
 
         with cpu_threads(self.threads, ctx.device):
             return self._fit(train, ctx)
 
     def score_batch(self, batch: Sequence[Features]) -> list[ScoreTrack]:
-        from forensicloc_rtdeeploc.batching import cpu_threads
+        from forensicloc.device import cpu_threads
 
         with cpu_threads(self.threads, self._device):
             return [self._score(f) for f in batch]

@@ -45,23 +45,6 @@ def autocast(device: str) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
 
 
-@contextlib.contextmanager
-def cpu_threads(threads: int, device: str) -> Iterator[None]:
-    """Run the block with at most ``threads`` torch CPU threads (``0``: leave as is).
-
-    These models are small: a second thread buys little on an idle machine, while
-    threads that wait on each other on busy cores (other jobs, parallel tests) make a
-    run several times slower. The previous setting is restored afterwards.
-    """
-    before = torch.get_num_threads()
-    wanted = min(threads, before) if threads > 0 and str(device).startswith("cpu") else before
-    if wanted != before:
-        torch.set_num_threads(wanted)
-    try:
-        yield
-    finally:
-        if wanted != before:
-            torch.set_num_threads(before)
 
 
 def optimizer_and_schedule(
