@@ -25,8 +25,6 @@ forensicloc is timed.
 from __future__ import annotations
 
 import argparse
-import glob
-import importlib.util
 import json
 import os
 import platform
@@ -35,31 +33,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Callable
 
 import numpy as np
 
-from forensicloc.evaluation import PROTOCOLS, evaluate, load_ground_truth
+from forensicloc.evaluation import PROTOCOLS, evaluate, load_ground_truth, official_evaluator
 from forensicloc.predictions import load_prediction_arrays
 
 RESULTS = Path(__file__).resolve().parent / "results" / "evaluation_speed.json"
 
 
-def official_evaluator() -> ModuleType | None:
-    """``avdeepfake1m._evaluation`` (the compiled evaluator) if installed, else None."""
-    spec = importlib.util.find_spec("avdeepfake1m")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        for lib in glob.glob(os.path.join(folder, "_evaluation*.so")) + glob.glob(os.path.join(folder, "_evaluation*.pyd")):
-            ext = importlib.util.spec_from_file_location("avdeepfake1m._evaluation", lib)
-            if ext is None or ext.loader is None:
-                continue
-            module = importlib.util.module_from_spec(ext)
-            ext.loader.exec_module(module)
-            return module
-    return None
 
 
 def make_split(n_videos: int, n_proposals: int, seed: int) -> tuple[list[dict[str, Any]], dict[str, list[list[float]]]]:

@@ -747,3 +747,29 @@ def load_ground_truth(path: str | Path, split: str | None = None) -> list[VideoR
         path=path,
         hint="pass a LAV-DF metadata.json or an AV-Deepfake1M {split}_metadata.json",
     )
+
+
+def official_evaluator() -> Any | None:
+    """The official AV-Deepfake1M evaluator (compiled ``avdeepfake1m._evaluation``) if
+    installed, else ``None``; for cross-checks and benchmarks.
+
+    Loaded from its shared library without importing the ``avdeepfake1m`` package, whose
+    other modules need its training dependencies (``pip install --no-deps avdeepfake1m``
+    is enough).
+    """
+    import glob
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("avdeepfake1m")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        for lib in glob.glob(os.path.join(folder, "_evaluation*.so")) + glob.glob(os.path.join(folder, "_evaluation*.pyd")):
+            ext = importlib.util.spec_from_file_location("avdeepfake1m._evaluation", lib)
+            if ext is None or ext.loader is None:
+                continue
+            module = importlib.util.module_from_spec(ext)
+            ext.loader.exec_module(module)
+            return module
+    return None

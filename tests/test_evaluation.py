@@ -8,13 +8,9 @@ avdeepfake1m``), randomized inputs are also compared with it.
 
 from __future__ import annotations
 
-import glob
-import importlib.util
 import json
 import math
-import os
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
@@ -32,6 +28,7 @@ from forensicloc.evaluation import (
     evaluate,
     iou_matrix,
     load_ground_truth,
+    official_evaluator,
     video_auc,
 )
 from forensicloc.predictions import (
@@ -542,21 +539,6 @@ def test_a_lower_scored_duplicate_never_raises_ar(data, seed, pick):
 # --------------------------------------------------------------------------- official evaluator
 
 
-def official_evaluator() -> ModuleType | None:
-    """The compiled ``avdeepfake1m._evaluation`` if installed (without importing the
-    package, whose other modules need training dependencies)."""
-    spec = importlib.util.find_spec("avdeepfake1m")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        for lib in glob.glob(os.path.join(folder, "_evaluation*.so")) + glob.glob(os.path.join(folder, "_evaluation*.pyd")):
-            ext = importlib.util.spec_from_file_location("avdeepfake1m._evaluation", lib)
-            if ext is None or ext.loader is None:
-                continue
-            module = importlib.util.module_from_spec(ext)
-            ext.loader.exec_module(module)
-            return module
-    return None
 
 
 OFFICIAL = official_evaluator()
