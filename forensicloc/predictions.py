@@ -94,15 +94,20 @@ def load_predictions(path: str | Path) -> dict[str, list[list[float]]]:
     return {key: arr.tolist() for key, arr in load_prediction_arrays(path).items()}
 
 
+def _read_text(path: Path, what: str) -> str:
+    """The file's text, or one clear error naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PredictionsError(f"{what} {path} does not exist", path=path, hint="check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PredictionsError(f"cannot read {what} {path}: {exc}", path=path) from None
+
+
 def load_prediction_arrays(path: str | Path) -> dict[str, np.ndarray]:
     """:func:`load_predictions` as ``[n, 3]`` float64 arrays (what evaluation consumes)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PredictionsError(f"predictions file {path} does not exist", path=path, hint="check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PredictionsError(f"cannot read predictions file {path}: {exc}", path=path) from None
+    text = _read_text(path, "predictions file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -153,12 +158,7 @@ def load_video_scores(path: str | Path) -> dict[str, float]:
     ``file;score`` line per video, no header (any suffix other than ``.json``).
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PredictionsError(f"video scores file {path} does not exist", path=path, hint="check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PredictionsError(f"cannot read video scores file {path}: {exc}", path=path) from None
+    text = _read_text(path, "video scores file")
     hint = 'write {"<file>": score, ...} (JSON) or one "file;score" line per video'
     scores: dict[str, Any] = {}
     if path.suffix.lower() == ".json":
